@@ -1,0 +1,53 @@
+import type { Attachment } from 'botbuilder';
+import type { Language } from '../src/content/schema.js';
+import type { UiText } from '../src/content/uiText.js';
+import type { OnboardingPlan } from '../src/onboarding/onboardingPlan.js';
+import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
+import { button, cardAttachment } from './renderCard.js';
+
+const MARKS = { done: ['✔', 'Good'], skipped: ['–', 'Default'], later: ['◷', 'Warning'], todo: ['○', 'Default'] } as const;
+
+/** Where the user stands: a bar, each phase's steps ticked or not, and ways to go on. */
+export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress | undefined, language: Language, text: UiText): Attachment {
+  const lang = language;
+  const summary = plan.summary(progress);
+  const steps = plan.stepsFor(progress?.profile);
+  const statusOf = (id: string) => progress?.steps[id]?.status ?? 'todo';
+  const phases = plan.phases.map((phase) => ({
+    title: phase.title[lang],
+    steps: steps
+      .filter((p) => p.phase.id === phase.id)
+      .map((p) => {
+        const status = statusOf(p.step.id);
+        return { mark: MARKS[status][0], color: MARKS[status][1], title: p.step[lang].title, status: text.t(lang, `progress.status.${status}`) };
+      })
+  }));
+  const profile = progress?.profile;
+  const profileLine = profile
+    ? text.t(lang, 'progress.profile', {
+        resident: text.t(lang, profile.resident ? 'progress.profile.resident' : 'progress.profile.nonResident'),
+        broker: text.t(lang, profile.usesBroker ? 'progress.profile.broker' : 'progress.profile.noBroker'),
+        rm: text.t(lang, profile.hasRmAccount ? 'progress.profile.rm' : 'progress.profile.noRm')
+      })
+    : '';
+  const summaryLine = progress
+    ? text.t(lang, 'progress.summary', { done: summary.done, total: summary.total, percent: summary.percent })
+    : text.t(lang, 'progress.notStarted');
+  const buttons = [button(text.t(lang, 'progress.continue'), { action: 'command', command: 'start_onboarding' }, 'positive')];
+  if (summary.open.length > 0) {
+    buttons.push(button(text.t(lang, 'progress.jump'), { action: 'jump' }), button(text.t(lang, 'progress.markDone'), { action: 'markDone' }));
+  }
+  const lines = phases.flatMap((ph) => [ph.title, ...ph.steps.map((s) => `${s.mark} ${s.title} (${s.status})`)]);
+  return cardAttachment('progress', {
+    lang,
+    fallbackText: [text.t(lang, 'progress.title'), summaryLine, ...lines].join('\n'),
+    title: text.t(lang, 'progress.title'),
+    summary: summaryLine,
+    percent: summary.percent,
+    profileLine,
+    phases,
+    pickLabel: text.t(lang, 'progress.pickStep'),
+    openSteps: summary.open.map((p) => ({ title: `${p.number}. ${p.step[lang].title}`, value: p.step.id })),
+    buttons
+  });
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import * as ACData from 'adaptivecards-templating';
+import { CardFactory, type Attachment } from 'botbuilder';
+import type { CardAction } from './cardActions.js';
+
+export type CardTemplateName = 'answer' | 'choices' | 'step' | 'progress';
+
+const templateDir = new URL('../../cards/templates/', import.meta.url);
+const templates = new Map<CardTemplateName, ACData.Template>();
+
+function template(name: CardTemplateName): ACData.Template {
+  let t = templates.get(name);
+  if (!t) {
+    t = new ACData.Template(JSON.parse(readFileSync(new URL(`${name}.json`, templateDir), 'utf8')));
+    templates.set(name, t);
+  }
+  return t;
+}
+
+/** Fills a card template; the result is plain Adaptive Card 1.5 JSON. */
+export function expandCard(name: CardTemplateName, data: object): Record<string, unknown> {
+  return template(name).expand({ $root: data }) as Record<string, unknown>;
+}
+
+export function cardAttachment(name: CardTemplateName, data: object): Attachment {
+  return CardFactory.adaptiveCard(expandCard(name, data));
+}
+
+/**
+ * Action.Submit data: the action as an object (Teams requires an object), plus Teams' messageBack so
+ * the user sees what they chose in the conversation. Web Chat sends the whole object back.
+ */
+export function submitData(action: CardAction, displayText: string): Record<string, unknown> {
+  return { ...action, msteams: { type: 'messageBack', displayText, value: action } };
+}
+
+export interface SubmitButton {
+  title: string;
+  data: Record<string, unknown>;
+  style?: 'default' | 'positive' | 'destructive';
+}
+
+export function button(title: string, action: CardAction, style: SubmitButton['style'] = 'default'): SubmitButton {
+  return { title, data: submitData(action, title), style };
+}

@@ -1,0 +1,84 @@
+import {
+  Prompt,
+  type PromptOptions,
+  type PromptRecognizerResult,
+  type PromptValidator,
+  type DialogContext
+} from 'botbuilder-dialogs';
+import { InputHints, type TurnContext } from 'botbuilder';
+import type { StepValueKind } from '../src/content/schema.js';
+import type { StepChoice } from '../cards/cardActions.js';
+import type { AnswerWords } from './userInput.js';
+import { turnInfo } from './turnContext.js';
+
+/** What the open question accepts; kept in dialog state, so plain data only. */
+export type AnswerExpectation =
+  | { kind: 'step'; stepId: string; collects: StepValueKind }
+  | { kind: 'yesNo'; question: string };
+
+export type PromptAnswer = { kind: 'step'; choice: StepChoice; value?: string } | { kind: 'yesNo'; yes: boolean };
+
+export interface AnswerPromptOptions extends PromptOptions {
+  validations: AnswerExpectation;
+}
+
+const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
+
+/**
+ * Reads the answer to one of our questions from a card submit or typed text. Plain botbuilder
+ * prompts read activity.text only, and a card submit has none.
+ */
+export function interpretAnswer(expect: AnswerExpectation, context: TurnContext, words: AnswerWords): PromptAnswer | undefined {
+  const { input } = turnInfo(context);
+  const action = input.action;
+  if (expect.kind === 'step') {
+    if (action) {
+      return action.action === 'step' && action.stepId === expect.stepId
+        ? { kind: 'step', choice: action.choice, value: action.value }
+        : undefined;
+    }
+    const text = input.text;
+    if ((expect.collects === 'businessNumber' || expect.collects === 'programAccount') && text.length <= 30 && IDENTIFIER_ATTEMPT.test(text)) {
+      return { kind: 'step', choice: 'done', value: text };
+    }
+    if (expect.collects === 'signInOption') {
+      const option = words.match(text, ['gckey', 'sign-in-partner', 'undecided']);
+      if (option) return { kind: 'step', choice: 'done', value: option };
+    }
+    const choice = words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined;
+    return choice ? { kind: 'step', choice } : undefined;
+  }
+  if (action) {
+    return action.action === 'choose' && action.question === expect.question && (action.value === 'yes' || action.value === 'no')
+      ? { kind: 'yesNo', yes: action.value === 'yes' }
+      : undefined;
+  }
+  const yn = words.match(input.text, ['yes', 'no']);
+  return yn ? { kind: 'yesNo', yes: yn === 'yes' } : undefined;
+}
+
+/** True when the innermost open question would take this turn's input as its answer. */
+export function openQuestionAccepts(dc: DialogContext, words: AnswerWords): boolean {
+  let inner: DialogContext = dc;
+  while (inner.child) inner = inner.child;
+  const state = inner.activeDialog?.state as { options?: Partial<AnswerPromptOptions> } | undefined;
+  const expect = state?.options?.validations;
+  return !!expect && interpretAnswer(expect, dc.context, words) !== undefined;
+}
+
+export class AnswerPrompt extends Prompt<PromptAnswer> {
+  constructor(dialogId: string, private readonly words: AnswerWords, validator?: PromptValidator<PromptAnswer>) {
+    super(dialogId, validator);
+  }
+
+  protected async onPrompt(context: TurnContext, _state: object, options: PromptOptions, isRetry: boolean): Promise<void> {
+    const activity = isRetry && options.retryPrompt ? options.retryPrompt : options.prompt;
+    if (activity) await context.sendActivity(typeof activity === 'string' ? { text: activity, inputHint: InputHints.ExpectingInput } : activity);
+  }
+
+  protected async onRecognize(context: TurnContext, _state: object, options: PromptOptions): Promise<PromptRecognizerResult<PromptAnswer>> {
+    const expect = (options as AnswerPromptOptions).validations;
+    const value = interpretAnswer(expect, context, this.words);
+    return value ? { succeeded: true, value } : { succeeded: false };
+  }
+}

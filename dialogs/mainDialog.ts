@@ -1,0 +1,301 @@
+import {
+  ComponentDialog,
+  Dialog,
+  DialogSet,
+  DialogTurnStatus,
+  type DialogContext,
+  type DialogState,
+  type DialogTurnResult
+} from 'botbuilder-dialogs';
+import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
+import type { CommandIntentName, Language } from '../src/content/schema.js';
+import { isSettled } from '../src/onboarding/onboardingPlan.js';
+import { progressCard } from '../cards/progressCard.js';
+import { choicesCard } from '../cards/choicesCard.js';
+import { button } from '../cards/renderCard.js';
+import type { CardAction } from '../cards/cardActions.js';
+import { openQuestionAccepts } from './answerPrompt.js';
+import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
+import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
+import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import { turnInfo } from './turnContext.js';
+import { MAX_TEXT_LENGTH } from './userInput.js';
+import type { ConversationDeps } from './conversationDeps.js';
+
+export const MAIN_DIALOG = 'main';
+
+/**
+ * The root of every conversation. Each message is routed here first: an answer to the open question
+ * goes to it; otherwise a command (help, cancel, progress, start over, language…) or a CARM question
+ * is handled on the spot and the open question, if any, is asked again. The open dialog is never lost
+ * to an interruption.
+ */
+export class MainDialog extends ComponentDialog {
+  constructor(private readonly deps: ConversationDeps) {
+    super(MAIN_DIALOG);
+    this.addDialog(new OnboardingDialog(deps));
+    this.addDialog(new StartOverDialog(deps));
+  }
+
+  /** Runs the conversation for one message turn. */
+  async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
+    const dialogSet = new DialogSet(accessor);
+    dialogSet.add(this);
+    const dc = await dialogSet.createContext(context);
+    const result = await dc.continueDialog();
+    if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.id);
+  }
+
+  protected override async onBeginDialog(innerDc: DialogContext): Promise<DialogTurnResult> {
+    await this.route(innerDc);
+    return Dialog.EndOfTurn;
+  }
+
+  protected override async onContinueDialog(innerDc: DialogContext): Promise<DialogTurnResult> {
+    await this.route(innerDc);
+    return Dialog.EndOfTurn;
+  }
+
+  private t(language: Language, key: string, vars?: Record<string, string | number>): string {
+    return this.deps.content.text.t(language, key, vars);
+  }
+
+  private async route(dc: DialogContext): Promise<void> {
+    const { input, language } = turnInfo(dc.context);
+    if (input.unreadableSubmit) {
+      await dc.context.sendActivity(this.t(language, 'error.staleButton'));
+      return this.repromptOrMenu(dc);
+    }
+    if (input.action) return this.handleAction(dc, input.action);
+    if (!input.text) {
+      await dc.context.sendActivity(this.t(language, 'error.unsupported'));
+      return this.repromptOrMenu(dc, false);
+    }
+    if (input.text.length > MAX_TEXT_LENGTH) {
+      await dc.context.sendActivity(this.t(language, 'error.tooLong', { max: MAX_TEXT_LENGTH }));
+      return;
+    }
+    if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
+      await dc.continueDialog();
+      return;
+    }
+    const recognition = await this.deps.recognizer.recognize(input.text, language);
+    const info = turnInfo(dc.context);
+    // Someone writing French in an English client (or the reverse) gets answers in the language they wrote.
+    if (!info.languageChosen && recognition.language && recognition.language !== info.language && input.text.split(/\s+/).length >= 3) {
+      info.language = recognition.language;
+    }
+    const top = recognition.candidates[0];
+    if (recognition.decision === 'answer' && top) {
+      if (top.kind === 'command') return this.runCommand(dc, top.id as CommandIntentName);
+      await this.deps.responder.sendAnswer(dc.context, top.id, info.language, 'text');
+      return this.reprompt(dc);
+    }
+    if (recognition.decision === 'clarify') {
+      await this.deps.responder.sendClarify(dc.context, recognition.candidates, info.language, (name) => this.commandTitle(info.language, name));
+      return;
+    }
+    if (dc.activeDialog) {
+      // Not a question we know and not an answer: the open question explains what it expects.
+      await dc.continueDialog();
+      return;
+    }
+    await this.deps.responder.sendFallback(dc.context, input.text, recognition.candidates, info.language);
+  }
+
+  private async handleAction(dc: DialogContext, action: CardAction): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    switch (action.action) {
+      case 'answer':
+        if (!(await this.deps.responder.sendAnswer(dc.context, action.entryId, language, 'button'))) {
+          await dc.context.sendActivity(this.t(language, 'error.staleButton'));
+        }
+        return this.reprompt(dc);
+      case 'feedback':
+        this.deps.responder.recordFeedback(action.entryId, action.helpful, language);
+        await dc.context.sendActivity(this.t(language, action.helpful ? 'feedback.thanks' : 'feedback.sorry'));
+        return;
+      case 'command':
+        return this.runCommand(dc, action.command);
+      case 'setLanguage':
+        return this.switchLanguage(dc, action.language);
+      case 'jump':
+      case 'markDone': {
+        const progress = await this.deps.progress.get(user);
+        const planned = action.stepId ? this.deps.plan.find(action.stepId, progress?.profile) : undefined;
+        if (!planned) {
+          await dc.context.sendActivity(this.t(language, 'error.unknownStep'));
+          await dc.context.sendActivity(MessageFactory.attachment(progressCard(this.deps.plan, progress, language, this.deps.content.text)));
+          return;
+        }
+        if (action.action === 'jump') return this.startOnboarding(dc, { startAt: planned.step.id });
+        if (progress?.steps[planned.step.id]?.status !== 'done') {
+          await recordStep(this.deps.progress, user, planned.step.id, 'done', undefined, dc.context.activity.id);
+          await dc.context.sendActivity(this.t(language, 'step.noted', { title: planned.step[language].title }));
+        }
+        if (dc.activeDialog) return this.restartOnboardingIfActive(dc);
+        await dc.context.sendActivity(
+          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user), language, this.deps.content.text))
+        );
+        return;
+      }
+      case 'step':
+      case 'choose':
+        if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
+          await dc.continueDialog();
+          return;
+        }
+        if (action.action === 'step') return this.handleEarlierStepButton(dc, action);
+        await dc.context.sendActivity(this.t(language, 'error.staleButton'));
+        return this.repromptOrMenu(dc);
+    }
+  }
+
+  /**
+   * A button on an older step card. A repeat of what is already recorded (a double click) changes
+   * nothing and says nothing; a new answer is recorded, and the open question stays where it was.
+   */
+  private async handleEarlierStepButton(dc: DialogContext, action: Extract<CardAction, { action: 'step' }>): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user);
+    const planned = this.deps.plan.find(action.stepId, progress?.profile);
+    if (!planned) {
+      await dc.context.sendActivity(this.t(language, 'error.staleButton'));
+      return this.repromptOrMenu(dc);
+    }
+    if (action.choice === 'more') {
+      await this.deps.responder.sendAnswer(dc.context, planned.step.learnMore[0]!, language, 'button');
+      return this.reprompt(dc);
+    }
+    const status = STATUS_FOR_CHOICE[action.choice];
+    const current = progress?.steps[action.stepId]?.status;
+    if (current === status || (status === 'later' && isSettled(current))) return;
+    const check = checkStepValue(planned.step, action.choice, action.value, progress);
+    if (!check.ok) {
+      await dc.context.sendActivity(this.t(language, check.messageKey, check.vars));
+      return;
+    }
+    await recordStep(this.deps.progress, user, action.stepId, status, check.value, dc.context.activity.id);
+    await dc.context.sendActivity(this.t(language, 'step.noted', { title: planned.step[language].title }));
+    return this.restartOnboardingIfActive(dc);
+  }
+
+  private async runCommand(dc: DialogContext, command: CommandIntentName): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    switch (command) {
+      case 'start_onboarding':
+        return this.startOnboarding(dc, {});
+      case 'show_progress':
+        await dc.context.sendActivity(
+          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user), language, this.deps.content.text))
+        );
+        return;
+      case 'help':
+        await dc.context.sendActivity(this.t(language, 'help.text'));
+        return this.reprompt(dc);
+      case 'cancel':
+        if (dc.activeDialog) {
+          await dc.cancelAllDialogs();
+          await dc.context.sendActivity(this.t(language, 'cancel.done'));
+        } else {
+          await dc.context.sendActivity(this.t(language, 'cancel.nothing'));
+          await this.sendMenu(dc);
+        }
+        return;
+      case 'menu':
+        await dc.cancelAllDialogs();
+        return this.sendMenu(dc);
+      case 'start_over':
+        await dc.cancelAllDialogs();
+        await dc.beginDialog(START_OVER_DIALOG);
+        return;
+      case 'switch_to_french':
+        return this.switchLanguage(dc, 'fr');
+      case 'switch_to_english':
+        return this.switchLanguage(dc, 'en');
+      case 'talk_to_expert':
+        await dc.context.sendActivity(this.t(language, 'expert.intro'));
+        await this.deps.responder.sendAnswer(dc.context, 'get-expert-help', language, 'button');
+        await this.deps.responder.sendAnswer(dc.context, 'carm-help-desk', language, 'button');
+        return this.reprompt(dc);
+      case 'greeting':
+        await dc.context.sendActivity(this.t(language, 'greeting.reply'));
+        return dc.activeDialog ? this.reprompt(dc) : this.sendMenu(dc);
+      case 'thanks':
+        await dc.context.sendActivity(this.t(language, 'thanks.reply'));
+        return;
+    }
+  }
+
+  private async switchLanguage(dc: DialogContext, language: Language): Promise<void> {
+    const info = turnInfo(dc.context);
+    await this.deps.languages.choose(dc.context, language);
+    info.language = language;
+    info.languageChosen = true;
+    await dc.context.sendActivity(this.t(language, 'language.switched'));
+    // Open questions were written in the old language: ask the current step again in the new one.
+    if (dc.activeDialog) return this.restartOnboardingIfActive(dc);
+    return this.sendMenu(dc);
+  }
+
+  private async startOnboarding(dc: DialogContext, options: OnboardingOptions): Promise<void> {
+    const { language } = turnInfo(dc.context);
+    if (!options.startAt && this.isOnboardingActive(dc)) {
+      await dc.context.sendActivity(this.t(language, 'onboarding.alreadyRunning'));
+      return this.reprompt(dc);
+    }
+    await dc.cancelAllDialogs();
+    await dc.beginDialog(ONBOARDING_DIALOG, options);
+  }
+
+  private async restartOnboardingIfActive(dc: DialogContext): Promise<void> {
+    if (this.isOnboardingActive(dc)) {
+      await dc.cancelAllDialogs();
+      await dc.beginDialog(ONBOARDING_DIALOG, {});
+      return;
+    }
+    return this.reprompt(dc);
+  }
+
+  private isOnboardingActive(dc: DialogContext): boolean {
+    return dc.stack.some((d) => d.id === ONBOARDING_DIALOG);
+  }
+
+  private async reprompt(dc: DialogContext): Promise<void> {
+    if (dc.activeDialog) await dc.repromptDialog();
+  }
+
+  private async repromptOrMenu(dc: DialogContext, menu = true): Promise<void> {
+    if (dc.activeDialog) return dc.repromptDialog();
+    if (menu) return this.sendMenu(dc);
+  }
+
+  commandTitle(language: Language, command: string): string {
+    const keys: Partial<Record<CommandIntentName, string>> = {
+      start_onboarding: 'menu.start',
+      show_progress: 'menu.progress',
+      talk_to_expert: 'menu.expert',
+      switch_to_french: 'menu.switchLanguage',
+      switch_to_english: 'menu.switchLanguage',
+      help: 'menu.ask'
+    };
+    const key = keys[command as CommandIntentName];
+    return key ? this.t(language, key) : command;
+  }
+
+  /** The main menu, adapted to whether the user has a checklist under way. */
+  async sendMenu(dc: { context: TurnContext }, withPopular = false): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user);
+    const started = !!progress && Object.keys(progress.steps).length > 0;
+    const other: Language = language === 'en' ? 'fr' : 'en';
+    const buttons = [
+      button(this.t(language, started ? 'menu.continue' : 'menu.start'), { action: 'command', command: 'start_onboarding' }, 'positive'),
+      button(this.t(language, 'menu.progress'), { action: 'command', command: 'show_progress' }),
+      button(this.t(language, 'menu.expert'), { action: 'command', command: 'talk_to_expert' }),
+      button(this.t(language, 'menu.switchLanguage'), { action: 'setLanguage', language: other })
+    ];
+    await dc.context.sendActivity(MessageFactory.attachment(choicesCard({ language, text: this.t(language, 'menu.prompt'), buttons })));
+    if (withPopular) await this.deps.responder.sendPopular(dc.context, language);
+  }
+}

@@ -1,0 +1,90 @@
+import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { MessageFactory } from 'botbuilder';
+import type { ImporterProfile } from '../src/content/schema.js';
+import { progressCard } from '../cards/progressCard.js';
+import { PhaseDialog, phaseDialogId, type PhaseOptions } from './phaseDialog.js';
+import { ProfileDialog, PROFILE_DIALOG } from './profileDialog.js';
+import { turnInfo } from './turnContext.js';
+import type { ConversationDeps } from './conversationDeps.js';
+
+export const ONBOARDING_DIALOG = 'onboarding';
+
+export interface OnboardingOptions {
+  /** Go straight to this step (from the progress card). */
+  startAt?: string;
+}
+
+/**
+ * The guided checklist: a short profile first, then the pre-registration, registration and
+ * post-registration phases, each resuming at its first unfinished step.
+ */
+export class OnboardingDialog extends ComponentDialog {
+  constructor(private readonly deps: ConversationDeps) {
+    super(ONBOARDING_DIALOG);
+    this.addDialog(new ProfileDialog(deps));
+    for (const phase of deps.plan.phases) this.addDialog(new PhaseDialog(phase, deps));
+    this.addDialog(
+      new WaterfallDialog(`${ONBOARDING_DIALOG}.steps`, [
+        (s) => this.ensureProfile(s),
+        (s) => this.saveProfile(s),
+        ...deps.plan.phases.map((_, i) => (s: WaterfallStepContext) => this.runPhase(s, i)),
+        (s) => this.finish(s)
+      ])
+    );
+    this.initialDialogId = `${ONBOARDING_DIALOG}.steps`;
+  }
+
+  private async ensureProfile(step: WaterfallStepContext) {
+    const { user, language } = turnInfo(step.context);
+    const progress = await this.deps.progress.get(user);
+    const t = this.deps.content.text;
+    if (!progress?.profile) {
+      await step.context.sendActivity(t.t(language, 'onboarding.intro'));
+      return step.beginDialog(PROFILE_DIALOG);
+    }
+    if (Object.keys(progress.steps).length > 0 && !(step.options as OnboardingOptions)?.startAt) {
+      await step.context.sendActivity(t.t(language, 'onboarding.resume'));
+    }
+    return step.next();
+  }
+
+  private async saveProfile(step: WaterfallStepContext) {
+    const profile = step.result as ImporterProfile | undefined;
+    if (profile) {
+      const { user, language } = turnInfo(step.context);
+      const saved = await this.deps.progress.update(user, (p) => {
+        p.profile = profile;
+      });
+      const total = this.deps.plan.stepsFor(saved.profile).length;
+      await step.context.sendActivity(this.deps.content.text.t(language, 'onboarding.plan', { total }));
+    }
+    return step.next();
+  }
+
+  private async runPhase(step: WaterfallStepContext, index: number) {
+    const phase = this.deps.plan.phases[index]!;
+    const options = (step.options ?? {}) as OnboardingOptions;
+    let phaseOptions: PhaseOptions = {};
+    if (options.startAt) {
+      const { user } = turnInfo(step.context);
+      const target = this.deps.plan.find(options.startAt, (await this.deps.progress.get(user))?.profile);
+      const targetIndex = target ? this.deps.plan.phases.indexOf(target.phase) : -1;
+      if (targetIndex > index) return step.next();
+      if (targetIndex === index) phaseOptions = { startAt: options.startAt };
+      options.startAt = undefined;
+    }
+    return step.beginDialog(phaseDialogId(phase), phaseOptions);
+  }
+
+  private async finish(step: WaterfallStepContext) {
+    const { user, language } = turnInfo(step.context);
+    const progress = await this.deps.progress.get(user);
+    const summary = this.deps.plan.summary(progress);
+    const t = this.deps.content.text;
+    await step.context.sendActivity(
+      summary.open.length === 0 ? t.t(language, 'onboarding.complete') : t.t(language, 'onboarding.remaining', { count: summary.open.length })
+    );
+    await step.context.sendActivity(MessageFactory.attachment(progressCard(this.deps.plan, progress, language, t)));
+    return step.endDialog();
+  }
+}

@@ -1,0 +1,105 @@
+import { ComponentDialog, WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
+import { MessageFactory } from 'botbuilder';
+import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
+import { isSettled } from '../src/onboarding/onboardingPlan.js';
+import { stepCard } from '../cards/stepCard.js';
+import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
+import { turnInfo } from './turnContext.js';
+import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import type { ConversationDeps } from './conversationDeps.js';
+
+export interface PhaseOptions {
+  /** Ask this step first (a jump from the progress card, or "Tell me more" coming back). */
+  startAt?: string;
+  /** Steps already asked in this pass, so "Not yet" moves on instead of asking again. */
+  visited?: string[];
+}
+
+export const phaseDialogId = (phase: OnboardingPhaseDefinition) => `phase.${phase.id}`;
+
+/** One phase of the checklist: asks each unfinished step in turn and saves every answer before moving on. */
+export class PhaseDialog extends ComponentDialog {
+  private readonly promptId: string;
+
+  constructor(private readonly phase: OnboardingPhaseDefinition, private readonly deps: ConversationDeps) {
+    super(phaseDialogId(phase));
+    this.promptId = `${this.id}.answer`;
+    this.addDialog(new AnswerPrompt(this.promptId, deps.content.answerWords, (pc) => this.validate(pc)));
+    this.addDialog(new WaterfallDialog(`${this.id}.steps`, [(s) => this.ask(s), (s) => this.handle(s)]));
+    this.initialDialogId = `${this.id}.steps`;
+  }
+
+  private async ask(step: WaterfallStepContext) {
+    const { user, language } = turnInfo(step.context);
+    const options = (step.options ?? {}) as PhaseOptions;
+    const visited = options.visited ?? [];
+    const progress = await this.deps.progress.get(user);
+    const planned = this.deps.plan.stepsFor(progress?.profile);
+    const inPhase = planned.filter((p) => p.phase.id === this.phase.id);
+    const target = options.startAt
+      ? inPhase.find((p) => p.step.id === options.startAt)
+      : inPhase.find((p) => !visited.includes(p.step.id) && !isSettled(progress?.steps[p.step.id]?.status));
+    if (!target) return step.endDialog();
+    const t = this.deps.content.text;
+    if (!options.startAt && visited.length === 0 && inPhase.every((p) => !progress?.steps[p.step.id])) {
+      await step.context.sendActivity(
+        `**${t.t(language, 'phase.header', { number: target.phaseNumber, title: this.phase.title[language] })}**: ${this.phase.intro[language]}`
+      );
+    }
+    (step.values as { stepId?: string }).stepId = target.step.id;
+    const card = stepCard({
+      planned: target,
+      total: planned.length,
+      notes: this.deps.plan.notesFor(target.step, progress?.profile, language),
+      language,
+      text: t,
+      currentValue: target.step.collects === 'signInOption' ? progress?.values.signInOption : undefined
+    });
+    const prompt: AnswerPromptOptions = {
+      prompt: MessageFactory.attachment(card),
+      retryPrompt: MessageFactory.text(t.t(language, 'step.retry')),
+      validations: { kind: 'step', stepId: target.step.id, collects: target.step.collects }
+    };
+    return step.prompt(this.promptId, prompt);
+  }
+
+  /** A value that does not validate gets its exact problem explained, and the step is asked again. */
+  private async validate(pc: PromptValidatorContext<PromptAnswer>): Promise<boolean> {
+    if (!pc.recognized.succeeded || pc.recognized.value?.kind !== 'step') return false;
+    const expect = (pc.options as AnswerPromptOptions).validations;
+    if (expect.kind !== 'step') return false;
+    const { user, language } = turnInfo(pc.context);
+    const planned = this.deps.plan.find(expect.stepId, (await this.deps.progress.get(user))?.profile);
+    if (!planned) return true;
+    const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, await this.deps.progress.get(user));
+    if (check.ok) return true;
+    await pc.context.sendActivity(this.deps.content.text.t(language, check.messageKey, check.vars));
+    return false;
+  }
+
+  private async handle(step: WaterfallStepContext) {
+    const { user, language } = turnInfo(step.context);
+    const answer = step.result as PromptAnswer;
+    const stepId = (step.values as { stepId: string }).stepId;
+    const visited = ((step.options ?? {}) as PhaseOptions).visited ?? [];
+    const progress = await this.deps.progress.get(user);
+    const planned = this.deps.plan.find(stepId, progress?.profile);
+    if (answer.kind !== 'step' || !planned) return step.replaceDialog(this.id, { visited });
+    const t = this.deps.content.text;
+    if (answer.choice === 'more') {
+      const [first, ...others] = planned.step.learnMore;
+      await this.deps.responder.sendAnswer(step.context, first!, language, 'button');
+      void others;
+      return step.replaceDialog(this.id, { startAt: stepId, visited });
+    }
+    const check = checkStepValue(planned.step, answer.choice, answer.value, progress);
+    const value = check.ok ? check.value : undefined;
+    const status = STATUS_FOR_CHOICE[answer.choice];
+    await recordStep(this.deps.progress, user, stepId, status, value, step.context.activity.id);
+    const title = planned.step[language].title;
+    const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
+    if (value && value.kind !== 'signInOption') said.push(t.t(language, 'step.valueSaved', { masked: value.shown }));
+    await step.context.sendActivity(said.join(' '));
+    return step.replaceDialog(this.id, { visited: [...visited, stepId] });
+  }
+}

@@ -1,0 +1,62 @@
+import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { MessageFactory } from 'botbuilder';
+import type { ImporterProfile } from '../src/content/schema.js';
+import { choicesCard } from '../cards/choicesCard.js';
+import { button } from '../cards/renderCard.js';
+import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
+import { turnInfo } from './turnContext.js';
+import type { ConversationDeps } from './conversationDeps.js';
+
+export const PROFILE_DIALOG = 'importerProfile';
+const PROMPT = 'importerProfile.answer';
+
+type Question = 'resident' | 'broker' | 'rm';
+
+/** Three yes/no questions that personalise the checklist: resident, broker, RM account. */
+export class ProfileDialog extends ComponentDialog {
+  constructor(private readonly deps: ConversationDeps) {
+    super(PROFILE_DIALOG);
+    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords));
+    this.addDialog(
+      new WaterfallDialog(`${PROFILE_DIALOG}.steps`, [
+        (s) => this.ask(s, 'resident'),
+        (s) => this.record(s, 'resident', 'broker'),
+        (s) => this.record(s, 'broker', 'rm'),
+        (s) => this.record(s, 'rm')
+      ])
+    );
+    this.initialDialogId = `${PROFILE_DIALOG}.steps`;
+  }
+
+  private async ask(step: WaterfallStepContext, question: Question) {
+    const { language } = turnInfo(step.context);
+    const t = (k: string) => this.deps.content.text.t(language, k);
+    const card = (retry: boolean) =>
+      MessageFactory.attachment(
+        choicesCard({
+          language,
+          text: t(`profile.${question}`),
+          note: retry ? t('profile.retry') : undefined,
+          buttons: [
+            button(t(`profile.${question}.yes`), { action: 'choose', question: `profile.${question}`, value: 'yes' }),
+            button(t(`profile.${question}.no`), { action: 'choose', question: `profile.${question}`, value: 'no' })
+          ]
+        })
+      );
+    const options: AnswerPromptOptions = {
+      prompt: card(false),
+      retryPrompt: card(true),
+      validations: { kind: 'yesNo', question: `profile.${question}` }
+    };
+    return step.prompt(PROMPT, options);
+  }
+
+  private async record(step: WaterfallStepContext, answered: Question, next?: Question) {
+    const answer = step.result as PromptAnswer;
+    const values = step.values as Partial<Record<Question, boolean>>;
+    values[answered] = answer.kind === 'yesNo' && answer.yes;
+    if (next) return this.ask(step, next);
+    const profile: ImporterProfile = { resident: !!values.resident, usesBroker: !!values.broker, hasRmAccount: !!values.rm };
+    return step.endDialog(profile);
+  }
+}

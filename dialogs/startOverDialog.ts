@@ -1,0 +1,46 @@
+import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { MessageFactory } from 'botbuilder';
+import { choicesCard } from '../cards/choicesCard.js';
+import { button } from '../cards/renderCard.js';
+import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
+import { turnInfo } from './turnContext.js';
+import type { ConversationDeps } from './conversationDeps.js';
+
+export const START_OVER_DIALOG = 'startOver';
+const PROMPT = 'startOver.confirm';
+
+/** Erasing progress is the one thing that cannot be undone, so it is confirmed first. */
+export class StartOverDialog extends ComponentDialog {
+  constructor(private readonly deps: ConversationDeps) {
+    super(START_OVER_DIALOG);
+    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords));
+    this.addDialog(new WaterfallDialog(`${START_OVER_DIALOG}.steps`, [(s) => this.confirm(s), (s) => this.apply(s)]));
+    this.initialDialogId = `${START_OVER_DIALOG}.steps`;
+  }
+
+  private async confirm(step: WaterfallStepContext) {
+    const { language } = turnInfo(step.context);
+    const t = (k: string) => this.deps.content.text.t(language, k);
+    const card = MessageFactory.attachment(
+      choicesCard({
+        language,
+        text: t('startOver.confirm'),
+        buttons: [
+          button(t('startOver.yes'), { action: 'choose', question: 'startOver', value: 'yes' }, 'destructive'),
+          button(t('startOver.no'), { action: 'choose', question: 'startOver', value: 'no' })
+        ]
+      })
+    );
+    const options: AnswerPromptOptions = { prompt: card, retryPrompt: card, validations: { kind: 'yesNo', question: 'startOver' } };
+    return step.prompt(PROMPT, options);
+  }
+
+  private async apply(step: WaterfallStepContext) {
+    const { language, user } = turnInfo(step.context);
+    const answer = step.result as PromptAnswer;
+    const yes = answer.kind === 'yesNo' && answer.yes;
+    if (yes) await this.deps.progress.reset(user);
+    await step.context.sendActivity(this.deps.content.text.t(language, yes ? 'startOver.done' : 'startOver.kept'));
+    return step.endDialog(yes);
+  }
+}

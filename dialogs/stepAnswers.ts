@@ -1,0 +1,67 @@
+import type { OnboardingStepDefinition } from '../src/content/schema.js';
+import {
+  BusinessNumber,
+  ProgramAccountNumber,
+  SignInOption,
+  maskIdentifier,
+  type OnboardingProgress,
+  type StepStatus
+} from '../src/onboarding/onboardingProgress.js';
+import type { ProgressRepository, UserRef } from '../src/onboarding/progressRepository.js';
+import type { StepChoice } from '../cards/cardActions.js';
+
+export type ValueCheck =
+  | { ok: true; value?: { kind: 'signInOption' | 'businessNumber' | 'programAccount'; stored: string; shown: string } }
+  | { ok: false; messageKey: string; vars?: Record<string, string | number> };
+
+/** Validates a value a step collects; the message keys name exactly what is wrong. */
+export function checkStepValue(step: OnboardingStepDefinition, choice: StepChoice, raw: string | undefined, progress?: OnboardingProgress): ValueCheck {
+  if (choice !== 'done') return { ok: true };
+  if (step.collects === 'signInOption') {
+    const parsed = SignInOption.safeParse(raw);
+    if (parsed.success) return { ok: true, value: { kind: 'signInOption', stored: parsed.data, shown: parsed.data } };
+    return progress?.values.signInOption ? { ok: true } : { ok: false, messageKey: 'value.signInOption.required' };
+  }
+  if (raw === undefined || raw.trim() === '') return { ok: true };
+  if (step.collects === 'businessNumber') {
+    const parsed = BusinessNumber.safeParse(raw);
+    if (parsed.success) return { ok: true, value: { kind: 'businessNumber', stored: parsed.data, shown: maskIdentifier(parsed.data) } };
+    return { ok: false, messageKey: parsed.error.issues[0]!.message, vars: { digits: raw.replace(/\D/g, '').length } };
+  }
+  if (step.collects === 'programAccount') {
+    const parsed = ProgramAccountNumber.safeParse(raw);
+    if (parsed.success) return { ok: true, value: { kind: 'programAccount', stored: parsed.data, shown: maskIdentifier(parsed.data) } };
+    const letters = raw.replace(/[^a-z]/gi, '').toUpperCase().slice(0, 2) || '—';
+    return { ok: false, messageKey: parsed.error.issues[0]!.message, vars: { letters } };
+  }
+  return { ok: true };
+}
+
+export const STATUS_FOR_CHOICE: Record<Exclude<StepChoice, 'more'>, StepStatus> = { done: 'done', later: 'later', skip: 'skipped' };
+
+const REMEMBERED_ACTIVITY_IDS = 50;
+
+/**
+ * Records a step's status (and value) for the user. Returns false when this activity was already
+ * applied (a channel retry after a crash), so nothing is said twice.
+ */
+export async function recordStep(
+  progress: ProgressRepository,
+  user: UserRef,
+  stepId: string,
+  status: StepStatus,
+  value: Extract<ValueCheck, { ok: true }>['value'],
+  activityId: string | undefined
+): Promise<boolean> {
+  let applied = true;
+  await progress.update(user, (p) => {
+    if (activityId && p.appliedActivityIds.includes(activityId)) {
+      applied = false;
+      return;
+    }
+    p.steps[stepId] = { status, at: new Date().toISOString() };
+    if (value) p.values = { ...p.values, [value.kind]: value.stored };
+    if (activityId) p.appliedActivityIds = [...p.appliedActivityIds, activityId].slice(-REMEMBERED_ACTIVITY_IDS);
+  });
+  return applied;
+}

@@ -1,0 +1,25 @@
+import type { TurnContext } from 'botbuilder';
+import type { Language } from '../src/content/schema.js';
+import type { UserRef } from '../src/onboarding/progressRepository.js';
+import type { UserInput } from './userInput.js';
+
+/** What the bot works out once per turn and every dialog reads. */
+export interface TurnInfo {
+  user: UserRef;
+  language: Language;
+  /** True when the user chose the language themselves (not guessed from locale or text). */
+  languageChosen: boolean;
+  input: UserInput;
+}
+
+const KEY = Symbol('carm.turnInfo');
+
+export function setTurnInfo(context: TurnContext, info: TurnInfo): void {
+  context.turnState.set(KEY, info);
+}
+
+export function turnInfo(context: TurnContext): TurnInfo {
+  const info = context.turnState.get(KEY) as TurnInfo | undefined;
+  if (!info) throw new Error('turn info was not set for this turn');
+  return info;
+}

@@ -1,0 +1,58 @@
+import type { Activity } from 'botbuilder';
+import { z } from 'zod';
+import { foldText } from '../src/content/lexicon.js';
+import { CardAction } from '../cards/cardActions.js';
+
+/** A message reduced to what the conversation needs: typed text and/or a card button's action. */
+export interface UserInput {
+  text: string;
+  action?: CardAction;
+  /** A card submit we could not read (an old or foreign card). */
+  unreadableSubmit?: boolean;
+}
+
+export const MAX_TEXT_LENGTH = 1000;
+
+/** Reads text and card submits the same way for Teams (messageBack) and Web Chat (Action.Submit). */
+export function readUserInput(activity: Partial<Activity>): UserInput {
+  const text = typeof activity.text === 'string' ? activity.text.trim() : '';
+  let raw: unknown = activity.value;
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      raw = undefined;
+    }
+  }
+  if (raw === undefined || raw === null) return { text };
+  if (typeof raw !== 'object' || Array.isArray(raw)) return { text, unreadableSubmit: true };
+  const { msteams, ...rest } = raw as Record<string, unknown>;
+  const teamsValue = (msteams as { value?: unknown } | undefined)?.value;
+  const merged = { ...(teamsValue && typeof teamsValue === 'object' ? teamsValue : {}), ...rest } as Record<string, unknown>;
+  // Empty inputs arrive as "" from Web Chat and Teams: treat them as not given.
+  for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k];
+  const parsed = CardAction.safeParse(merged);
+  if (!parsed.success) return { text: '', unreadableSubmit: true };
+  return { text: '', action: parsed.data };
+}
+
+export const AnswerWordsFile = z.record(z.string(), z.object({ en: z.array(z.string()), fr: z.array(z.string()) }));
+export type AnswerWordsFile = z.infer<typeof AnswerWordsFile>;
+
+/** Typed answers to the assistant's own questions: "done", "c'est fait", "non"… */
+export class AnswerWords {
+  private readonly sets = new Map<string, Set<string>>();
+
+  constructor(file: AnswerWordsFile) {
+    for (const [kind, langs] of Object.entries(file)) {
+      this.sets.set(kind, new Set([...langs.en, ...langs.fr].map(foldText)));
+    }
+  }
+
+  /** The first kind whose words match the whole message (folded), among those asked for. */
+  match(text: string, kinds: string[]): string | undefined {
+    const folded = foldText(text);
+    if (!folded) return undefined;
+    return kinds.find((k) => this.sets.get(k)?.has(folded));
+  }
+}

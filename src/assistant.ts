@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConversationState, UserState, type Storage, type TurnContext } from 'botbuilder';
+import { BlobsStorage } from 'botbuilder-azure-blobs';
+import type { AppConfig } from './config.js';
+import type { Logger } from './logger.js';
+import { loadContent, type AssistantContent } from './content/loadContent.js';
+import { DurableJsonStorage } from './storage/durableJsonStorage.js';
+import { ProgressRepository } from './onboarding/progressRepository.js';
+import { OnboardingPlan } from './onboarding/onboardingPlan.js';
+import { InsightsLog } from './insights/insightsLog.js';
+import { LocalRecognizer } from './recognizers/localRecognizer.js';
+import { createRecognizer } from './recognizers/createRecognizer.js';
+import { createChannelAdapter, installTurnErrorHandler } from './botAdapter.js';
+import { DuplicateActivityFilter, SerializedConversationTurns } from './middleware/turnOrdering.js';
+import { createHttpServer, type HttpServer, type RouteModule } from './server.js';
+import { KnowledgeResponder } from '../dialogs/knowledgeResponder.js';
+import { LanguagePreferences } from '../dialogs/languagePreferences.js';
+import { MainDialog } from '../dialogs/mainDialog.js';
+import { CarmAssistantBot } from '../dialogs/carmAssistantBot.js';
+import type { ConversationDeps } from '../dialogs/conversationDeps.js';
+
+export const PROJECT_ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const VERSION: string = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+
+export interface Assistant {
+  http: HttpServer;
+  storage: Storage;
+  content: AssistantContent;
+  progress: ProgressRepository;
+  bot: CarmAssistantBot;
+  /** Runs one turn through the same middleware and bot as /api/messages (used by the web chat). */
+  runTurn: (context: TurnContext) => Promise<void>;
+  /** Stops the server, waits for turns, makes every write durable and releases the data directory. */
+  close(): Promise<void>;
+}
+
+export interface AssistantOptions {
+  contentDir?: string;
+  /** Replaces the configured store (benchmarks compare against MemoryStorage). */
+  storage?: Storage;
+}
+
+/** The composition root: builds every part once and hands each what it needs. */
+export async function createAssistant(config: AppConfig, logger: Logger, options: AssistantOptions = {}): Promise<Assistant> {
+  const content = await loadContent(options.contentDir ?? join(PROJECT_ROOT, 'content'));
+  const dataDir = resolve(config.DATA_DIR);
+  const storage: Storage =
+    options.storage ??
+    (config.STORAGE === 'blob'
+      ? new BlobsStorage(config.BLOB_CONNECTION_STRING!, config.BLOB_CONTAINER)
+      : await DurableJsonStorage.open(dataDir));
+  const closeStorage = async () => {
+    if (storage instanceof DurableJsonStorage) await storage.close();
+  };
+  try {
+    const conversationState = new ConversationState(storage);
+    const userState = new UserState(storage);
+    const progress = new ProgressRepository(storage, logger);
+    const plan = new OnboardingPlan(content.plan);
+    const insights = new InsightsLog(join(dataDir, 'insights.jsonl'));
+    const local = LocalRecognizer.fromContent(content);
+    const recognizer = createRecognizer(config, local, content, logger);
+    const deps: ConversationDeps = {
+      content,
+      plan,
+      progress,
+      responder: new KnowledgeResponder(content.knowledge, content.text, insights),
+      recognizer,
+      languages: new LanguagePreferences(userState),
+      logger
+    };
+    const mainDialog = new MainDialog(deps);
+    const bot = new CarmAssistantBot(deps, mainDialog, conversationState, userState);
+
+    const adapter = createChannelAdapter(config);
+    const dedupe = new DuplicateActivityFilter();
+    const ordering = new SerializedConversationTurns();
+    adapter.use(dedupe).use(ordering);
+    const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
+    installTurnErrorHandler(adapter, { logger, conversationState, apology });
+
+    const runTurn = (context: TurnContext) => bot.run(context);
+    const modules: RouteModule[] = [];
+    const http = createHttpServer({ adapter, runTurn, logger, version: VERSION, modules });
+
+    return {
+      http,
+      storage,
+      content,
+      progress,
+      bot,
+      runTurn,
+      async close() {
+        await http.close();
+        await insights.flush();
+        await closeStorage();
+      }
+    };
+  } catch (error) {
+    await closeStorage();
+    throw error;
+  }
+}

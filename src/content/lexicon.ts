@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import type { Language } from './schema.js';
+
+const LexiconFile = z
+  .object({
+    /** Words that carry no meaning for matching, per language. */
+    stopwords: z.object({ en: z.array(z.string()), fr: z.array(z.string()) }),
+    /** Each group: spellings that mean the same thing; all become the group's first word. */
+    synonyms: z.array(z.array(z.string().min(1)).min(2)),
+    /** Words that only CARM and customs talk uses; a question with none of them is probably off topic. */
+    domainTerms: z.array(z.string().min(2)).min(10)
+  })
+  .strict();
+
+/** Lower-case, no accents, apostrophes and punctuation as spaces. */
+export function foldText(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/œ/g, 'oe')
+    .replace(/æ/g, 'ae')
+    .replace(/\b([ldjmntsc]|qu|jusqu|lorsqu|puisqu)['’`]/g, '$1 ')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+/** Crude plural folding that helps both languages without a stemmer's surprises. */
+function stem(token: string): string {
+  if (token.length > 4 && token.endsWith('ies')) return token.slice(0, -3) + 'y';
+  if (token.length > 3 && /[^s]s$/.test(token)) return token.slice(0, -1);
+  if (token.length > 4 && token.endsWith('aux')) return token.slice(0, -3) + 'al';
+  if (token.length > 4 && token.endsWith('x') && /[aeiou]ux$/.test(token)) return token.slice(0, -1);
+  return token;
+}
+
+/** The vocabulary knowledge: stopwords, abbreviations and synonyms, CARM terms. */
+export class Lexicon {
+  static readonly File = LexiconFile;
+  private readonly stop: Record<Language, Set<string>>;
+  private readonly single = new Map<string, string>();
+  private readonly phrases: Array<{ words: string[]; canonical: string }> = [];
+  private readonly domain: Set<string>;
+
+  constructor(file: z.infer<typeof LexiconFile>) {
+    this.stop = { en: new Set(file.stopwords.en.map(foldText)), fr: new Set(file.stopwords.fr.map(foldText)) };
+    for (const group of file.synonyms) {
+      const canonical = foldText(group[0]!).replace(/ /g, '_');
+      for (const variant of group) {
+        const words = foldText(variant).split(' ').filter(Boolean).map(stem);
+        if (words.length === 1) this.single.set(words[0]!, canonical);
+        else this.phrases.push({ words, canonical });
+      }
+    }
+    // Longest phrases first, so "program account number" wins over "program account".
+    this.phrases.sort((a, b) => b.words.length - a.words.length);
+    this.domain = new Set(file.domainTerms.map((t) => this.canonicalTokens(t).join(' ')).filter(Boolean));
+  }
+
+  /** Folded, stemmed tokens with synonyms replaced by their canonical word (stopwords kept). */
+  canonicalTokens(text: string): string[] {
+    const words = foldText(text).split(' ').filter(Boolean).map(stem);
+    const out: string[] = [];
+    for (let i = 0; i < words.length; ) {
+      const phrase = this.phrases.find((p) => p.words.every((w, j) => words[i + j] === w));
+      if (phrase) {
+        out.push(phrase.canonical);
+        i += phrase.words.length;
+      } else {
+        out.push(this.single.get(words[i]!) ?? words[i]!);
+        i++;
+      }
+    }
+    return out;
+  }
+
+  /** The tokens that matter for matching: canonical, without either language's stopwords. */
+  contentTokens(text: string): string[] {
+    return this.canonicalTokens(text).filter((t) => !this.stop.en.has(t) && !this.stop.fr.has(t));
+  }
+
+  isDomainToken(token: string): boolean {
+    return this.domain.has(token);
+  }
+
+  /** Guesses the language of a message from its function words; undefined when unclear. */
+  guessLanguage(text: string): Language | undefined {
+    const words = foldText(text).split(' ');
+    let en = 0;
+    let fr = 0;
+    for (const w of words) {
+      if (this.stop.en.has(w) && !this.stop.fr.has(w)) en++;
+      if (this.stop.fr.has(w) && !this.stop.en.has(w)) fr++;
+    }
+    if (/[àâçéèêëîïôûùüÿœ]/i.test(text)) fr += 1;
+    if (fr > en) return 'fr';
+    if (en > fr) return 'en';
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Language } from '../content/schema.js';
+
+/** What the content team learns from: which entries are asked, rated, or missing. No personal data. */
+export type InsightEvent =
+  | { type: 'answered'; entryId: string; language: Language; via: 'text' | 'button' }
+  | { type: 'clarified'; candidates: string[]; language: Language }
+  | { type: 'unanswered'; question: string; language: Language }
+  | { type: 'feedback'; entryId: string; helpful: boolean; language: Language };
+
+/** Strips what could identify a person or business before a question is kept. */
+export function scrubQuestion(text: string): string {
+  return text
+    .slice(0, 300)
+    .replace(/[\w.+-]+@[\w-]+\.[\w.-]+/g, '[email]')
+    .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]')
+    .replace(/\b\d{9}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]');
+}
+
+/** Appends events as JSON lines under DATA_DIR; losing the last few on a crash is acceptable. */
+export class InsightsLog {
+  private queue: Promise<void> = Promise.resolve();
+  private ready: Promise<unknown>;
+
+  constructor(private readonly file: string) {
+    this.ready = mkdir(dirname(file), { recursive: true });
+  }
+
+  record(event: InsightEvent): void {
+    const e = event.type === 'unanswered' ? { ...event, question: scrubQuestion(event.question) } : event;
+    const line = JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n';
+    this.queue = this.queue
+      .then(() => this.ready)
+      .then(() => appendFile(this.file, line))
+      .catch(() => undefined);
+  }
+
+  async flush(): Promise<void> {
+    await this.queue;
+  }
+
+  static async readAll(file: string): Promise<Array<InsightEvent & { at: string }>> {
+    let text = '';
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line)];
+        } catch {
+          return [];
+        }
+      });
+  }
+}

@@ -1,0 +1,239 @@
+import type { AssistantContent } from '../content/loadContent.js';
+import type { Language } from '../content/schema.js';
+import type { Lexicon } from '../content/lexicon.js';
+import { decide, type Candidate, type DecisionThresholds, type Recognition, type UtteranceRecognizer } from './recognition.js';
+
+type SparseVector = Map<string, number>;
+
+interface Example {
+  label: string; // "entry:<id>", "command:<name>" or "none"
+  vector: SparseVector;
+}
+
+export interface LocalRecognizerSettings extends DecisionThresholds {
+  /** Weight of the word features against the character trigram features. */
+  wordWeight: number;
+  /** Score multiplier for a message with no CARM or command vocabulary at all. */
+  offTopicPenalty: number;
+}
+
+export const DEFAULT_LOCAL_SETTINGS: LocalRecognizerSettings = {
+  answer: 0.42,
+  floor: 0.3,
+  margin: 0.04,
+  wordWeight: 0.55,
+  offTopicPenalty: 0.6
+};
+
+const NONE = 'none';
+
+function norm(v: SparseVector): SparseVector {
+  let sum = 0;
+  for (const x of v.values()) sum += x * x;
+  const n = Math.sqrt(sum) || 1;
+  for (const [k, x] of v) v.set(k, x / n);
+  return v;
+}
+
+/** Damerau-Levenshtein distance, stopping early once it exceeds `max`. */
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let rowMin = Infinity;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin > max) return max + 1;
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The default recognizer: no network. Each knowledge entry, command and the "none" class is
+ * represented by its training phrasings; a message is compared with TF-IDF vectors of canonical words
+ * (abbreviations and synonyms folded by the lexicon, typos corrected against the vocabulary) and of
+ * character trigrams, and each label is scored by its nearest phrasings and its centroid.
+ */
+export class LocalRecognizer implements UtteranceRecognizer {
+  private readonly examples: Example[] = [];
+  private readonly centroids = new Map<string, SparseVector>();
+  private readonly idf = new Map<string, number>();
+  private readonly vocabulary = new Map<string, number>();
+  private readonly vocabularyByLength = new Map<number, string[]>();
+  private readonly index = new Map<string, Array<[number, number]>>();
+  private readonly typoCache = new Map<string, string>();
+
+  constructor(
+    private readonly lexicon: Lexicon,
+    training: Array<{ label: string; text: string }>,
+    private readonly settings: LocalRecognizerSettings = DEFAULT_LOCAL_SETTINGS
+  ) {
+    const featureSets = training.map((t) => {
+      const tokens = this.lexicon.contentTokens(t.text);
+      tokens.forEach((tok) => this.vocabulary.set(tok, (this.vocabulary.get(tok) ?? 0) + 1));
+      return { label: t.label, features: this.features(tokens) };
+    });
+    for (const word of this.vocabulary.keys()) {
+      const list = this.vocabularyByLength.get(word.length) ?? [];
+      list.push(word);
+      this.vocabularyByLength.set(word.length, list);
+    }
+    const df = new Map<string, number>();
+    for (const f of featureSets) for (const k of f.features.keys()) df.set(k, (df.get(k) ?? 0) + 1);
+    const n = featureSets.length;
+    for (const [k, c] of df) this.idf.set(k, Math.log(1 + n / c));
+    for (const f of featureSets) {
+      const vector = this.weigh(f.features);
+      const i = this.examples.push({ label: f.label, vector }) - 1;
+      for (const [k, w] of vector) {
+        const postings = this.index.get(k) ?? [];
+        postings.push([i, w]);
+        this.index.set(k, postings);
+      }
+      const centroid = this.centroids.get(f.label) ?? new Map<string, number>();
+      for (const [k, w] of vector) centroid.set(k, (centroid.get(k) ?? 0) + w);
+      this.centroids.set(f.label, centroid);
+    }
+    for (const [label, c] of this.centroids) this.centroids.set(label, this.splitNorm(c));
+  }
+
+  /** Training phrasings of every entry and command in both languages, plus the off-topic examples. */
+  static fromContent(content: AssistantContent, settings?: LocalRecognizerSettings): LocalRecognizer {
+    return new LocalRecognizer(content.lexicon, LocalRecognizer.trainingSet(content), settings);
+  }
+
+  static trainingSet(content: AssistantContent): Array<{ label: string; text: string }> {
+    const training: Array<{ label: string; text: string }> = [];
+    for (const e of content.knowledge) {
+      for (const lang of ['en', 'fr'] as const) {
+        training.push({ label: `entry:${e.id}`, text: e[lang].title });
+        for (const q of e[lang].questions) training.push({ label: `entry:${e.id}`, text: q });
+      }
+    }
+    for (const c of content.commands.intents) {
+      for (const u of [...c.en, ...c.fr]) training.push({ label: `command:${c.name}`, text: u });
+    }
+    for (const q of [...content.outOfScope.en, ...content.outOfScope.fr]) training.push({ label: NONE, text: q });
+    return training;
+  }
+
+  async recognize(text: string, _language: Language): Promise<Recognition> {
+    return this.recognizeSync(text);
+  }
+
+  recognizeSync(text: string): Recognition {
+    const language = this.lexicon.guessLanguage(text);
+    const tokens = this.lexicon.contentTokens(text.slice(0, 1000)).map((t) => this.correctTypo(t));
+    if (tokens.length === 0) return { decision: 'none', candidates: [], language, source: 'local' };
+    const query = this.splitNorm(this.weighRaw(this.features(tokens)));
+
+    const best = new Map<string, number>();
+    const sims = new Float64Array(this.examples.length);
+    const wordSims = new Float64Array(this.examples.length);
+    for (const [k, w] of query) {
+      const postings = this.index.get(k);
+      if (!postings) continue;
+      const isWord = !k.startsWith('c:');
+      for (const [i, ew] of postings) (isWord ? wordSims : sims)[i] += w * ew;
+    }
+    const ww = this.settings.wordWeight;
+    for (let i = 0; i < this.examples.length; i++) {
+      const s = ww * wordSims[i]! + (1 - ww) * sims[i]!;
+      const label = this.examples[i]!.label;
+      if (s > (best.get(label) ?? 0)) best.set(label, s);
+    }
+    const onTopic = tokens.some((t) => this.lexicon.isDomainToken(t));
+    const scored: Array<{ label: string; score: number }> = [];
+    for (const [label, nearest] of best) {
+      const centroid = this.centroids.get(label)!;
+      let cw = 0;
+      let cc = 0;
+      for (const [k, w] of query) {
+        const c = centroid.get(k);
+        if (c) (k.startsWith('c:') ? (cc += w * c) : (cw += w * c));
+      }
+      let score = 0.7 * nearest + 0.3 * (ww * cw + (1 - ww) * cc);
+      if (!onTopic && label.startsWith('entry:')) score *= this.settings.offTopicPenalty;
+      scored.push({ label, score });
+    }
+    scored.sort((a, b) => b.score - a.score);
+    // An off-topic example beating every real label is the strongest "none" signal there is.
+    if (scored[0]?.label === NONE) return { decision: 'none', candidates: this.toCandidates(scored.slice(1, 4)), language, source: 'local' };
+    const candidates = this.toCandidates(scored.slice(0, 6));
+    return { decision: decide(candidates, this.settings), candidates, language, source: 'local' };
+  }
+
+  private toCandidates(scored: Array<{ label: string; score: number }>): Candidate[] {
+    return scored
+      .filter((s) => s.label !== NONE)
+      .map((s) => {
+        const [kind, id] = s.label.split(':') as ['entry' | 'command', string];
+        return { kind, id, score: Math.min(1, Math.round(s.score * 1000) / 1000) };
+      });
+  }
+
+  /** Word unigrams, bigrams and character trigrams (tagged "c:"), as raw counts. */
+  private features(tokens: string[]): SparseVector {
+    const f: SparseVector = new Map();
+    const add = (k: string, w = 1) => f.set(k, (f.get(k) ?? 0) + w);
+    tokens.forEach((t, i) => {
+      add(`w:${t}`);
+      if (i > 0) add(`b:${tokens[i - 1]} ${t}`, 0.5);
+      const padded = `#${t}#`;
+      for (let j = 0; j + 3 <= padded.length; j++) add(`c:${padded.slice(j, j + 3)}`);
+    });
+    return f;
+  }
+
+  private weighRaw(features: SparseVector): SparseVector {
+    const v: SparseVector = new Map();
+    for (const [k, c] of features) {
+      const idf = this.idf.get(k);
+      if (idf !== undefined) v.set(k, (1 + Math.log(c)) * idf);
+    }
+    return v;
+  }
+
+  private weigh(features: SparseVector): SparseVector {
+    return this.splitNorm(this.weighRaw(features));
+  }
+
+  /** Normalizes word features and character features separately, so each cosine is in 0..1. */
+  private splitNorm(v: SparseVector): SparseVector {
+    const words: SparseVector = new Map();
+    const chars: SparseVector = new Map();
+    for (const [k, w] of v) (k.startsWith('c:') ? chars : words).set(k, w);
+    return new Map([...norm(words), ...norm(chars)]);
+  }
+
+  /** Replaces an unknown word by the most common known word one or two edits away. */
+  private correctTypo(token: string): string {
+    if (this.vocabulary.has(token) || token.length < 4 || /\d/.test(token)) return token;
+    const cached = this.typoCache.get(token);
+    if (cached !== undefined) return cached;
+    const max = token.length >= 8 ? 2 : 1;
+    let best = token;
+    let bestCount = 0;
+    let bestDistance = max + 1;
+    for (let len = token.length - max; len <= token.length + max; len++) {
+      for (const word of this.vocabularyByLength.get(len) ?? []) {
+        const d = editDistance(token, word, max);
+        const count = this.vocabulary.get(word)!;
+        if (d < bestDistance || (d === bestDistance && d <= max && count > bestCount)) {
+          best = word;
+          bestCount = count;
+          bestDistance = d;
+        }
+      }
+    }
+    const result = bestDistance <= max ? best : token;
+    if (this.typoCache.size < 10000) this.typoCache.set(token, result);
+    return result;
+  }
+}

@@ -1,0 +1,235 @@
+import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Low } from 'lowdb';
+import type { Storage, StoreItems } from 'botbuilder';
+import { DurableJsonFile, StoreFileCorruptError, syncDirectory } from './durableFile.js';
+import { DataDirLock } from './dataDirLock.js';
+
+/** The lowdb database: every item kept as its JSON text, so reads copy by parsing and snapshots are cheap. */
+interface Snapshot {
+  format: 1;
+  items: Record<string, string>;
+}
+
+/** One journal line: the writes and deletes of one storage call. */
+interface JournalRecord {
+  w?: Record<string, string>;
+  d?: string[];
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export interface DurableJsonStorageOptions {
+  /** Rewrite the snapshot once the journal is larger than this and larger than the snapshot. */
+  compactAfterBytes?: number;
+}
+
+/**
+ * botbuilder Storage on a lowdb JSON database under DATA_DIR.
+ *
+ * Each write is appended to a journal and fsynced before the call resolves (so before the turn is
+ * acknowledged); writes arriving together share one append and one fsync. The lowdb snapshot is
+ * rewritten durably only when the journal has grown past the snapshot's size, so the per-turn cost
+ * does not grow with the number of stored users.
+ */
+export class DurableJsonStorage implements Storage {
+  private readonly items = new Map<string, string>();
+  private pendingLines: string[] = [];
+  private pendingWaiters: Waiter[] = [];
+  private flushing: Promise<void> | null = null;
+  private journalBytes = 0;
+  private snapshotBytes = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Low<Snapshot>,
+    private readonly journalPath: string,
+    private readonly snapshotPath: string,
+    private journal: FileHandle,
+    private readonly lock: DataDirLock,
+    private readonly compactAfterBytes: number
+  ) {}
+
+  static async open(dataDir: string, options: DurableJsonStorageOptions = {}): Promise<DurableJsonStorage> {
+    const dir = resolve(dataDir);
+    await mkdir(dir, { recursive: true });
+    const lock = await DataDirLock.acquire(dir);
+    try {
+      const snapshotPath = join(dir, 'store.json');
+      const journalPath = join(dir, 'store.journal');
+      const db = new Low<Snapshot>(new DurableJsonFile<Snapshot>(snapshotPath), { format: 1, items: {} });
+      await db.read();
+      if (!db.data || typeof db.data !== 'object' || typeof db.data.items !== 'object' || db.data.items === null) {
+        throw new StoreFileCorruptError(snapshotPath, new Error('no "items" object'));
+      }
+      const items = new Map<string, string>(Object.entries(db.data.items));
+      const validLength = await replayJournal(journalPath, items);
+      const journal = await open(journalPath, 'a+');
+      // A torn last line was never acknowledged: cut it so the next append starts on a clean line.
+      if ((await journal.stat()).size > validLength) await journal.truncate(validLength);
+      await syncDirectory(dir);
+      const storage = new DurableJsonStorage(
+        db,
+        journalPath,
+        snapshotPath,
+        journal,
+        lock,
+        options.compactAfterBytes ?? 16 * 1024 * 1024
+      );
+      items.forEach((v, k) => storage.items.set(k, v));
+      db.data.items = {};
+      storage.journalBytes = validLength;
+      storage.snapshotBytes = await stat(snapshotPath).then((s) => s.size, () => 0);
+      return storage;
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /** How many items are stored (for health and benchmarks). */
+  get size(): number {
+    return this.items.size;
+  }
+
+  async read(keys: string[]): Promise<StoreItems> {
+    if (!Array.isArray(keys)) throw new TypeError('Storage.read: keys must be an array');
+    const found: StoreItems = {};
+    for (const key of keys) {
+      const text = this.items.get(key);
+      if (text !== undefined) found[key] = JSON.parse(text);
+    }
+    return found;
+  }
+
+  async write(changes: StoreItems): Promise<void> {
+    if (!changes || typeof changes !== 'object') throw new TypeError('Storage.write: changes must be an object');
+    this.assertOpen();
+    const keys = Object.keys(changes);
+    if (keys.length === 0) return;
+    // Check every eTag before changing anything, so a conflict leaves the batch unapplied.
+    for (const key of keys) {
+      const change = changes[key];
+      const existing = this.items.get(key);
+      const eTag = change?.eTag;
+      if (existing !== undefined && eTag && eTag !== '*' && JSON.parse(existing).eTag !== eTag) {
+        throw new Error(`Storage: error writing "${key}" due to eTag conflict.`);
+      }
+    }
+    const record: Record<string, string> = {};
+    for (const key of keys) {
+      const text = JSON.stringify({ ...changes[key], eTag: randomUUID() });
+      this.items.set(key, text);
+      record[key] = text;
+    }
+    await this.append({ w: record });
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    if (!Array.isArray(keys)) throw new TypeError('Storage.delete: keys must be an array');
+    this.assertOpen();
+    const removed = keys.filter((key) => this.items.delete(key));
+    if (removed.length > 0) await this.append({ d: removed });
+  }
+
+  /** Waits for every write to be on disk, rewrites the snapshot, and releases the data directory. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushNow();
+    this.closed = true;
+    await this.compact();
+    await this.journal.close();
+    await this.lock.release();
+  }
+
+  /** Resolves once everything written so far is durable. */
+  async flushNow(): Promise<void> {
+    while (this.flushing || this.pendingLines.length > 0) {
+      if (!this.flushing) this.flushing = this.flushLoop();
+      await this.flushing;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('Storage is closed');
+  }
+
+  private append(record: JournalRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pendingLines.push(JSON.stringify(record) + '\n');
+      this.pendingWaiters.push({ resolve, reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pendingLines.length > 0) {
+        const lines = this.pendingLines;
+        const waiters = this.pendingWaiters;
+        this.pendingLines = [];
+        this.pendingWaiters = [];
+        try {
+          const buffer = Buffer.from(lines.join(''), 'utf8');
+          await this.journal.write(buffer);
+          await this.journal.datasync();
+          this.journalBytes += buffer.length;
+          waiters.forEach((w) => w.resolve());
+        } catch (error) {
+          waiters.forEach((w) => w.reject(error));
+        }
+        if (this.journalBytes > Math.max(this.compactAfterBytes, this.snapshotBytes)) await this.compact();
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /**
+   * Rewrites the snapshot from memory (durably, through lowdb), then empties the journal. A crash
+   * between the two replays the old journal over the new snapshot, which only repeats writes.
+   */
+  private async compact(): Promise<void> {
+    this.db.data = { format: 1, items: Object.fromEntries(this.items) };
+    try {
+      await this.db.write();
+    } finally {
+      this.db.data.items = {};
+    }
+    await this.journal.truncate(0);
+    await this.journal.datasync();
+    this.journalBytes = 0;
+    this.snapshotBytes = await stat(this.snapshotPath).then((s) => s.size, () => 0);
+  }
+}
+
+/** Applies the journal to the items; returns the length of its valid prefix. */
+async function replayJournal(path: string, items: Map<string, string>): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  let offset = 0;
+  while (offset < text.length) {
+    const end = text.indexOf('\n', offset);
+    if (end === -1) break; // torn tail: never acknowledged
+    const line = text.slice(offset, end);
+    let record: JournalRecord;
+    try {
+      record = JSON.parse(line) as JournalRecord;
+    } catch (error) {
+      throw new StoreFileCorruptError(path, error);
+    }
+    for (const [key, value] of Object.entries(record.w ?? {})) items.set(key, value);
+    for (const key of record.d ?? []) items.delete(key);
+    offset = end + 1;
+  }
+  return Buffer.byteLength(text.slice(0, offset), 'utf8');
+}

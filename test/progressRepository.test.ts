@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStorage, type Storage, type StoreItems } from 'botbuilder';
+import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
+import { ProgressRepository } from '../src/onboarding/progressRepository.js';
+import { BusinessNumber, ProgramAccountNumber, maskIdentifier } from '../src/onboarding/onboardingProgress.js';
+
+const user = { channelId: 'msteams', userId: 'aad-123' };
+
+describe('ProgressRepository', () => {
+  let dir: string;
+  let storage: DurableJsonStorage;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'carm-progress-'));
+    storage = await DurableJsonStorage.open(dir);
+  });
+  afterEach(async () => {
+    await storage.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loses no update when 100 turns of the same user update at once', async () => {
+    const repo = new ProgressRepository(storage);
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        repo.update(user, (p) => {
+          p.steps[`step-${i}`] = { status: 'done', at: new Date().toISOString() };
+        })
+      )
+    );
+    const progress = await repo.get(user);
+    assert.equal(Object.keys(progress!.steps).length, 100);
+  });
+
+  it('two repositories on one store (two processes on shared storage) still lose nothing, thanks to eTags', async () => {
+    // Each repository serialises only its own updates; interleaving between them is resolved by eTag retries.
+    const slow: Storage = {
+      read: async (keys) => {
+        const r = await storage.read(keys);
+        await new Promise((res) => setTimeout(res, Math.random() * 5));
+        return r;
+      },
+      write: (changes: StoreItems) => storage.write(changes),
+      delete: (keys) => storage.delete(keys)
+    };
+    const a = new ProgressRepository(slow);
+    const b = new ProgressRepository(slow);
+    await a.update(user, () => undefined);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).update(user, (p) => {
+          p.steps[`s${i}`] = { status: 'later', at: 'now' };
+        })
+      )
+    );
+    assert.equal(Object.keys((await a.get(user))!.steps).length, 40);
+  });
+
+  it('a failed update leaves the stored record as it was', async () => {
+    const repo = new ProgressRepository(storage);
+    await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    await assert.rejects(
+      repo.update(user, (p) => {
+        (p.steps as Record<string, unknown>).b = { status: 'bogus' };
+      })
+    );
+    const progress = await repo.get(user);
+    assert.deepEqual(Object.keys(progress!.steps), ['a']);
+  });
+
+  it('keeps an unreadable record aside instead of overwriting it silently', async () => {
+    const memory = new MemoryStorage();
+    const repo = new ProgressRepository(memory);
+    const key = ProgressRepository.key(user);
+    await memory.write({ [key]: { version: 99, steps: 'garbage' } });
+    await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    const all = (memory as unknown as { memory: Record<string, string> }).memory;
+    assert.ok(Object.keys(all).some((k) => k.startsWith(`${key}#unreadable-`)));
+  });
+
+  it('reset removes the record', async () => {
+    const repo = new ProgressRepository(storage);
+    await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    await repo.reset(user);
+    assert.equal(await repo.get(user), undefined);
+  });
+});
+
+describe('BusinessNumber and ProgramAccountNumber', () => {
+  it('accept valid numbers in common spellings', () => {
+    assert.equal(BusinessNumber.parse('123 456 782'), '123456782');
+    assert.equal(ProgramAccountNumber.parse('123456782 rm 0001'), '123456782RM0001');
+  });
+  it('say exactly what is wrong', () => {
+    assert.equal(BusinessNumber.safeParse('12345678').error?.issues[0]?.message, 'bn9.format');
+    assert.equal(BusinessNumber.safeParse('123456789').error?.issues[0]?.message, 'bn9.checkDigit');
+    assert.equal(ProgramAccountNumber.safeParse('123456782RT0001').error?.issues[0]?.message, 'bn15.notRm');
+    assert.equal(ProgramAccountNumber.safeParse('123456782RM01').error?.issues[0]?.message, 'bn15.format');
+  });
+  it('masks all but the last three digits', () => {
+    assert.equal(maskIdentifier('123456782'), '••••••782');
+    assert.equal(maskIdentifier('123456782RM0001'), '•••••••••RM•001');
+  });
+});

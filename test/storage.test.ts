@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Storage } from 'botbuilder';
+import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
+import { DataDirLockedError } from '../src/storage/dataDirLock.js';
+import { StoreFileCorruptError } from '../src/storage/durableFile.js';
+import { storageContract } from './support/storageContract.js';
+
+/** Leaves the store as a killed process would: no flush of the snapshot, lock file left behind. */
+async function crashed(s: DurableJsonStorage): Promise<void> {
+  const inner = s as unknown as { journal: { close(): Promise<void> }; lock: { release(): Promise<void> } };
+  await inner.journal.close();
+  await inner.lock.release();
+}
+
+const dirs = new Map<Storage, string>();
+storageContract(
+  'DurableJsonStorage',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carm-store-'));
+    const s = await DurableJsonStorage.open(dir);
+    dirs.set(s, dir);
+    return s;
+  },
+  async (s) => {
+    await (s as DurableJsonStorage).close();
+    await rm(dirs.get(s)!, { recursive: true, force: true });
+  }
+);
+
+describe('DurableJsonStorage: durability and safety', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'carm-store-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a write is in the journal on disk by the time it resolves, and survives a restart', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await s.write({ user: { step: 3 } });
+    const journal = await readFile(join(dir, 'store.journal'), 'utf8');
+    assert.match(journal, /"user"/);
+    // No close(): as after a crash, the next process replays the journal.
+    await crashed(s);
+    const again = await DurableJsonStorage.open(dir);
+    assert.equal((await again.read(['user'])).user.step, 3);
+    await again.close();
+  });
+
+  it('coalesces concurrent writes into few appends', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => s.write({ [`k${i}`]: { i } })));
+    assert.equal(s.size, 200);
+    await s.close();
+    const again = await DurableJsonStorage.open(dir);
+    assert.equal((await again.read(['k199'])).k199.i, 199);
+    await again.close();
+  });
+
+  it('compacts the journal into the lowdb snapshot and keeps every item', async () => {
+    const s = await DurableJsonStorage.open(dir, { compactAfterBytes: 2048 });
+    for (let i = 0; i < 100; i++) await s.write({ [`k${i % 10}`]: { i, pad: 'x'.repeat(50) } });
+    await s.close();
+    const snapshot = JSON.parse(await readFile(join(dir, 'store.json'), 'utf8'));
+    assert.equal(Object.keys(snapshot.items).length, 10);
+    const again = await DurableJsonStorage.open(dir);
+    assert.equal((await again.read(['k9'])).k9.i, 99);
+    await again.close();
+  });
+
+  it('ignores a torn last journal line (never acknowledged) and appends cleanly after it', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await s.write({ kept: { v: 1 } });
+    await crashed(s);
+    await appendFile(join(dir, 'store.journal'), '{"w":{"torn":"{\\"v\\":');
+    const again = await DurableJsonStorage.open(dir);
+    assert.deepEqual(Object.keys(await again.read(['kept', 'torn'])), ['kept']);
+    await again.write({ after: { v: 2 } });
+    await again.close();
+    const third = await DurableJsonStorage.open(dir);
+    assert.deepEqual(Object.keys(await third.read(['kept', 'after'])).sort(), ['after', 'kept']);
+    await third.close();
+  });
+
+  it('refuses a second instance on the same data directory with a clear message', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await assert.rejects(DurableJsonStorage.open(dir), (e: Error) => e instanceof DataDirLockedError && /already using the data directory/.test(e.message));
+    await s.close();
+    const after = await DurableJsonStorage.open(dir);
+    await after.close();
+  });
+
+  it('takes over a lock left by a process that no longer exists', async () => {
+    await writeFile(join(dir, 'store.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname() }));
+    const s = await DurableJsonStorage.open(dir);
+    await s.close();
+  });
+
+  it('a store file that does not parse stops the start, names the file, and is left untouched', async () => {
+    const bad = '{"format":1,"items":{"a":';
+    await writeFile(join(dir, 'store.json'), bad);
+    await assert.rejects(DurableJsonStorage.open(dir), (e: Error) => e instanceof StoreFileCorruptError && e.message.includes(join(dir, 'store.json')));
+    assert.equal(await readFile(join(dir, 'store.json'), 'utf8'), bad);
+    // The failed start released its lock: fixing the file is enough to start again.
+    await writeFile(join(dir, 'store.json'), '{"format":1,"items":{}}');
+    const s = await DurableJsonStorage.open(dir);
+    await s.close();
+  });
+
+  it('a corrupt line inside the journal stops the start instead of dropping later writes', async () => {
+    await writeFile(join(dir, 'store.journal'), '{"w":{"a":"{}"}}\nnot json\n{"w":{"b":"{}"}}\n');
+    await assert.rejects(DurableJsonStorage.open(dir), (e: Error) => e instanceof StoreFileCorruptError && e.message.includes('store.journal'));
+  });
+
+  it('applies nothing from a batch that has one stale eTag', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await s.write({ a: { v: 1 }, b: { v: 1 } });
+    const { a } = await s.read(['a']);
+    await s.write({ a: { v: 2 } });
+    await assert.rejects(s.write({ b: { v: 9 }, a: { ...a, v: 3 } }));
+    assert.equal((await s.read(['b'])).b.v, 1);
+    await s.close();
+  });
+});
