@@ -9,7 +9,7 @@ import {
 import type { DialogState } from 'botbuilder-dialogs';
 import type { Language } from '../src/content/schema.js';
 import type { UserRef } from '../src/onboarding/progressRepository.js';
-import { readUserInput } from './userInput.js';
+import { readUserInput, type UserInput } from './userInput.js';
 import { setTurnInfo, turnInfo } from './turnContext.js';
 import type { MainDialog } from './mainDialog.js';
 import type { ConversationDeps } from './conversationDeps.js';
@@ -56,10 +56,14 @@ export class CarmAssistantBot extends TeamsActivityHandler {
       await next();
     });
 
+    // The web page's language switch: handled like the menu's language button.
     this.onEvent(async (context, next) => {
-      if (context.activity.name === 'setLanguage') {
-        const value = context.activity.value as { language?: unknown } | undefined;
-        if (value?.language === 'en' || value?.language === 'fr') await this.deps.languages.choose(context, value.language);
+      const value = context.activity.value as { language?: unknown } | undefined;
+      if (context.activity.name === 'setLanguage' && (value?.language === 'en' || value?.language === 'fr')) {
+        const { language, chosen } = await this.deps.languages.resolve(context);
+        const input: UserInput = { text: '', action: { action: 'setLanguage', language: value.language as Language } };
+        setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input });
+        await this.mainDialog.run(context, this.dialogState);
       }
       await next();
     });
