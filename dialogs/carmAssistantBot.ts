@@ -1,7 +1,9 @@
 import {
   TeamsActivityHandler,
   TurnContext,
+  type Activity,
   type ConversationState,
+  type Mention,
   type UserState,
   type StatePropertyAccessor,
   type ChannelAccount
@@ -22,11 +24,46 @@ function isGroupConversation(context: TurnContext): boolean {
 }
 
 /**
+ * The activity's mentions of the bot. Unlike TurnContext.getMentions, malformed entities are skipped:
+ * a broken or hostile payload must not fail the turn.
+ */
+function botMentions(activity: Partial<Activity>): Mention[] {
+  const botId = activity.recipient?.id;
+  if (!Array.isArray(activity.entities) || typeof botId !== 'string') return [];
+  return activity.entities.filter(
+    (e): e is Mention => !!e && typeof e === 'object' && String(e.type).toLowerCase() === 'mention' && (e as Mention).mentioned?.id === botId
+  );
+}
+
+/** Teams sends a personal-scope install as both conversationUpdate and installationUpdate: greet once. */
+const WELCOME_REPEAT_MS = 5 * 60 * 1000;
+
+const HTML_ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
+
+/**
+ * Removes every @mention of the bot (botbuilder's removeRecipientMention removes only the first), keeps
+ * the names of other people mentioned without their <at> markup, and decodes the few HTML entities
+ * Teams puts in message text.
+ */
+export function stripTeamsMentions(activity: Partial<Activity>): string {
+  let text = typeof activity.text === 'string' ? activity.text : '';
+  for (const mention of botMentions(activity)) {
+    if (typeof mention.text === 'string' && mention.text) text = text.split(mention.text).join(' ');
+    const name = mention.mentioned?.name;
+    if (typeof name === 'string' && name) text = text.split(`<at>${name}</at>`).join(' ');
+  }
+  text = text.replace(/<at\b[^>]*>(.*?)<\/at>/gis, '$1').replace(/<\/?at\b[^>]*>/gi, '');
+  text = text.replace(/&(nbsp|amp|lt|gt|quot|apos|#39);/g, (_, name: string) => HTML_ENTITIES[name]!);
+  return text.replace(/[ \t\u00a0]+/g, ' ').trim();
+}
+
+/**
  * The bot for every channel (Teams, the web chat page, the Emulator). Teams specifics are kept to
  * what Teams users expect: mentions in group scopes, and a welcome on installation.
  */
 export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
+  private readonly welcomedAt: StatePropertyAccessor<number | undefined>;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -36,9 +73,10 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
+    this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
 
     this.onMessage(async (context, next) => {
-      if (await this.prepareMessage(context)) await this.mainDialog.run(context, this.dialogState);
+      if (await this.prepareMessage(context)) await this.mainDialog.run(context, this.dialogStateFor(context));
       await next();
     });
 
@@ -52,7 +90,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     });
 
     this.onInstallationUpdateAdd(async (context, next) => {
-      await this.welcome(context, context.activity.from?.id);
+      // 'add-upgrade' is a new app version reaching every chat it is installed in: no greeting for that.
+      if (context.activity.action === 'add') await this.welcome(context, context.activity.from?.id);
       await next();
     });
 
@@ -62,8 +101,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
       if (context.activity.name === 'setLanguage' && (value?.language === 'en' || value?.language === 'fr')) {
         const { language, chosen } = await this.deps.languages.resolve(context);
         const input: UserInput = { text: '', action: { action: 'setLanguage', language: value.language as Language } };
-        setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input });
-        await this.mainDialog.run(context, this.dialogState);
+        setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input, compact: isGroupConversation(context) });
+        await this.mainDialog.run(context, this.dialogStateFor(context));
       }
       await next();
     });
@@ -73,6 +112,15 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     await super.run(context);
     await this.conversationState.saveChanges(context, false);
     await this.userState.saveChanges(context, false);
+  }
+
+  /**
+   * In a group chat or channel each person has their own open question: one user's "yes" must not
+   * answer another's onboarding step. Kept in conversation state, so a failed turn still clears it.
+   */
+  private dialogStateFor(context: TurnContext): StatePropertyAccessor<DialogState> {
+    if (!isGroupConversation(context)) return this.dialogState;
+    return this.conversationState.createProperty<DialogState>(`dialogState:${this.userRef(context).userId}`);
   }
 
   private userRef(context: TurnContext, userId?: string): UserRef {
@@ -85,27 +133,35 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   /** Works out the turn's user, language and input. Returns false when the bot should stay quiet. */
   private async prepareMessage(context: TurnContext): Promise<boolean> {
     const activity = context.activity;
-    if (isGroupConversation(context)) {
-      const mentioned = TurnContext.getMentions(activity).some((m) => m.mentioned?.id === activity.recipient?.id);
+    const group = isGroupConversation(context);
+    if (group) {
+      const mentioned = botMentions(activity).length > 0;
       // Card buttons carry no mention; they come from our own cards, so they count as addressed to us.
-      if (!mentioned && activity.value === undefined) return false;
-      if (typeof activity.text === 'string') {
-        TurnContext.removeRecipientMention(activity);
-        activity.text = activity.text.replace(/<at>[^<]*<\/at>/gi, '').trim();
-      }
+      if (!mentioned && (activity.value === undefined || activity.value === null)) return false;
     }
+    if (typeof activity.text === 'string' && (group || activity.channelId === 'msteams')) activity.text = stripTeamsMentions(activity);
     const { language, chosen } = await this.deps.languages.resolve(context);
-    setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input: readUserInput(activity) });
+    let input = readUserInput(activity);
+    // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
+    if (group && !input.text && !input.action && !input.unreadableSubmit) input = { text: '', action: { action: 'command', command: 'greeting' } };
+    setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input, compact: group });
     return true;
   }
 
   /** First contact or return visit: say who we are, or where the user stands. */
   private async welcome(context: TurnContext, userId: string | undefined): Promise<void> {
+    if (context.activity.channelId === 'msteams') {
+      const last = await this.welcomedAt.get(context);
+      if (last !== undefined && Date.now() - last < WELCOME_REPEAT_MS) return;
+      await this.welcomedAt.set(context, Date.now());
+    }
     const user = this.userRef(context, userId);
+    const compact = isGroupConversation(context);
     const { language, chosen } = await this.deps.languages.resolve(context);
-    setTurnInfo(context, { user, language, languageChosen: chosen, input: { text: '' } });
+    setTurnInfo(context, { user, language, languageChosen: chosen, input: { text: '' }, compact });
     const t = (key: string, vars?: Record<string, string | number>) => this.deps.content.text.t(language, key, vars);
-    const progress = await this.deps.progress.get(user);
+    // In a channel the installer's own progress is nobody else's business: the greeting stays generic.
+    const progress = compact ? undefined : await this.deps.progress.get(user);
     if (progress && Object.keys(progress.steps).length > 0) {
       const summary = this.deps.plan.summary(progress);
       await context.sendActivity(
@@ -117,7 +173,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
       return;
     }
     await context.sendActivity(t('welcome.new'));
-    await this.mainDialog.sendMenu({ context }, !isGroupConversation(context));
+    await this.mainDialog.sendMenu({ context }, true);
   }
 
   /** The language of the current turn, for the error handler's apology. */

@@ -6,6 +6,7 @@ import type { Candidate } from '../src/recognizers/recognition.js';
 import { answerCard } from '../cards/answerCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button, type SubmitButton } from '../cards/renderCard.js';
+import { isCompactTurn } from './turnContext.js';
 
 /** Entries shown under "Popular questions" and as fallback suggestions when nothing is close. */
 const POPULAR = ['register-if-using-broker', 'registration-prerequisites', 'delegate-to-broker', 'security-amount', 'billing-cycle-and-due-date'];
@@ -33,7 +34,8 @@ export class KnowledgeResponder {
   async sendAnswer(context: TurnContext, entryId: string, language: Language, via: 'text' | 'button'): Promise<boolean> {
     const entry = this.byId.get(entryId);
     if (!entry) return false;
-    const related = entry.related.map((id) => this.byId.get(id)).filter((e): e is KnowledgeEntry => !!e);
+    // Compact (group chats, channels): the answer and its source, without the related-question buttons.
+    const related = isCompactTurn(context) ? [] : entry.related.map((id) => this.byId.get(id)).filter((e): e is KnowledgeEntry => !!e);
     await context.sendActivity(MessageFactory.attachment(answerCard(entry, related, language, this.text)));
     this.insights.record({ type: 'answered', entryId, language, via });
     return true;

@@ -18,7 +18,7 @@ import { openQuestionAccepts } from './answerPrompt.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
 import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
-import { turnInfo } from './turnContext.js';
+import { isCompactTurn, turnInfo } from './turnContext.js';
 import { MAX_TEXT_LENGTH } from './userInput.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
@@ -271,22 +271,15 @@ export class MainDialog extends ComponentDialog {
   }
 
   commandTitle(language: Language, command: string): string {
-    const keys: Partial<Record<CommandIntentName, string>> = {
-      start_onboarding: 'menu.start',
-      show_progress: 'menu.progress',
-      talk_to_expert: 'menu.expert',
-      switch_to_french: 'menu.switchLanguage',
-      switch_to_english: 'menu.switchLanguage',
-      help: 'menu.ask'
-    };
-    const key = keys[command as CommandIntentName];
-    return key ? this.t(language, key) : command;
+    const key = `command.${command}`;
+    return this.deps.content.text.has(key) ? this.t(language, key) : command;
   }
 
   /** The main menu, adapted to whether the user has a checklist under way. */
   async sendMenu(dc: { context: TurnContext }, withPopular = false): Promise<void> {
     const { language, user } = turnInfo(dc.context);
-    const progress = await this.deps.progress.get(user);
+    // In a group chat or channel everyone sees the menu: its labels must not reflect one person's progress.
+    const progress = isCompactTurn(dc.context) ? undefined : await this.deps.progress.get(user);
     const started = !!progress && Object.keys(progress.steps).length > 0;
     const other: Language = language === 'en' ? 'fr' : 'en';
     const buttons = [
@@ -296,6 +289,6 @@ export class MainDialog extends ComponentDialog {
       button(this.t(language, 'menu.switchLanguage'), { action: 'setLanguage', language: other })
     ];
     await dc.context.sendActivity(MessageFactory.attachment(choicesCard({ language, text: this.t(language, 'menu.prompt'), buttons })));
-    if (withPopular) await this.deps.responder.sendPopular(dc.context, language);
+    if (withPopular && !isCompactTurn(dc.context)) await this.deps.responder.sendPopular(dc.context, language);
   }
 }

@@ -84,13 +84,13 @@ export class PhaseDialog extends ComponentDialog {
     const visited = ((step.options ?? {}) as PhaseOptions).visited ?? [];
     const progress = await this.deps.progress.get(user);
     const planned = this.deps.plan.find(stepId, progress?.profile);
-    if (answer.kind !== 'step' || !planned) return step.replaceDialog(this.id, { visited });
+    if (answer.kind !== 'step' || !planned) return step.replaceDialog(`${this.id}.steps`, { visited });
     const t = this.deps.content.text;
     if (answer.choice === 'more') {
       const [first, ...others] = planned.step.learnMore;
       await this.deps.responder.sendAnswer(step.context, first!, language, 'button');
       void others;
-      return step.replaceDialog(this.id, { startAt: stepId, visited });
+      return step.replaceDialog(`${this.id}.steps`, { startAt: stepId, visited });
     }
     const check = checkStepValue(planned.step, answer.choice, answer.value, progress);
     const value = check.ok ? check.value : undefined;
@@ -100,6 +100,6 @@ export class PhaseDialog extends ComponentDialog {
     const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
     if (value && value.kind !== 'signInOption') said.push(t.t(language, 'step.valueSaved', { masked: value.shown }));
     await step.context.sendActivity(said.join(' '));
-    return step.replaceDialog(this.id, { visited: [...visited, stepId] });
+    return step.replaceDialog(`${this.id}.steps`, { visited: [...visited, stepId] });
   }
 }

@@ -10,6 +10,8 @@ export interface TurnInfo {
   /** True when the user chose the language themselves (not guessed from locale or text). */
   languageChosen: boolean;
   input: UserInput;
+  /** Group chats and Teams channels: shorter replies (no extra suggestion cards or related questions). */
+  compact: boolean;
 }
 
 const KEY = Symbol('carm.turnInfo');
@@ -22,4 +24,9 @@ export function turnInfo(context: TurnContext): TurnInfo {
   const info = context.turnState.get(KEY) as TurnInfo | undefined;
   if (!info) throw new Error('turn info was not set for this turn');
   return info;
+}
+
+/** Whether replies this turn should be compact; false when no turn info was set (tests, tools). */
+export function isCompactTurn(context: TurnContext): boolean {
+  return (context.turnState.get(KEY) as TurnInfo | undefined)?.compact ?? false;
 }

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConversationState, UserState, type Storage, type TurnContext } from 'botbuilder';
-import { BlobsStorage } from 'botbuilder-azure-blobs';
 import type { AppConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { loadContent, type AssistantContent } from './content/loadContent.js';
 import { DurableJsonStorage } from './storage/durableJsonStorage.js';
+import { SafeBlobsStorage } from './storage/blobStorage.js';
 import { ProgressRepository } from './onboarding/progressRepository.js';
 import { OnboardingPlan } from './onboarding/onboardingPlan.js';
 import { InsightsLog } from './insights/insightsLog.js';
@@ -13,7 +13,9 @@ import { LocalRecognizer } from './recognizers/localRecognizer.js';
 import { createRecognizer } from './recognizers/createRecognizer.js';
 import { createChannelAdapter, installTurnErrorHandler } from './botAdapter.js';
 import { DuplicateActivityFilter, SerializedConversationTurns } from './middleware/turnOrdering.js';
+import { UnhandledInvokeGuard } from './middleware/invokeGuard.js';
 import { createHttpServer, type HttpServer, type RouteModule } from './server.js';
+import { createWebChat } from './webchat/webChat.js';
 import { KnowledgeResponder } from '../dialogs/knowledgeResponder.js';
 import { LanguagePreferences } from '../dialogs/languagePreferences.js';
 import { MainDialog } from '../dialogs/mainDialog.js';
@@ -48,7 +50,7 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
   const storage: Storage =
     options.storage ??
     (config.STORAGE === 'blob'
-      ? new BlobsStorage(config.BLOB_CONNECTION_STRING!, config.BLOB_CONTAINER)
+      ? SafeBlobsStorage.fromConnectionString(config.BLOB_CONNECTION_STRING!, config.BLOB_CONTAINER)
       : await DurableJsonStorage.open(dataDir));
   const closeStorage = async () => {
     if (storage instanceof DurableJsonStorage) await storage.close();
@@ -76,12 +78,14 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const adapter = createChannelAdapter(config);
     const dedupe = new DuplicateActivityFilter();
     const ordering = new SerializedConversationTurns();
-    adapter.use(dedupe).use(ordering);
+    adapter.use(new UnhandledInvokeGuard()).use(dedupe).use(ordering);
     const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
     installTurnErrorHandler(adapter, { logger, conversationState, apology });
 
     const runTurn = (context: TurnContext) => bot.run(context);
-    const modules: RouteModule[] = [];
+    const modules: RouteModule[] = [
+      await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering], apology, dataDir, content })
+    ];
     const http = createHttpServer({ adapter, runTurn, logger, version: VERSION, modules });
 
     return {

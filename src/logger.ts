@@ -2,8 +2,11 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-// A business number (BN9), optionally with its program account (BN15), in any common spacing.
-const BUSINESS_NUMBER = /(?<![\d])\d{3}[ -]?\d{3}[ -]?\d{3}(?:[ -]?[Rr][Mm][ -]?\d{4})?(?![\d])/g;
+// A business number (BN9), optionally with its program account (BN15), in any common spacing, with
+// fullwidth digits, and with invisible separators (zero-width space, word joiner, no-break space…).
+const D = '[0-9\\uFF10-\\uFF19]';
+const SEP = '[ \\-\\u00A0\\u200B-\\u200D\\u2060\\uFEFF]?';
+const BUSINESS_NUMBER = new RegExp(`(?<!${D})${D}{3}${SEP}${D}{3}${SEP}${D}{3}(?:${SEP}[Rr][Mm]${SEP}${D}{4})?(?!${D})`, 'g');
 
 /** Masks every business number in a log line; kept separate so tests can prove it. */
 export function redactBusinessNumbers(line: string): string {

@@ -5,19 +5,65 @@ import type { Logger } from './logger.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** The least an activity must carry before the adapter sees it; anything else is a 400, not a 500. */
+/** Text that can go into a URL or a storage key: no unpaired UTF-16 surrogates (encodeURIComponent throws on them). */
+const wellFormed = (s: string) => !/\p{Surrogate}/u.test(s);
+const identifier = z.string().min(1).max(1024).refine(wellFormed, 'well-formed text');
+/**
+ * Ids the connector puts in the reply's URL path and headers: printable Latin-1 only (Node refuses
+ * anything else in a header), and not a dot segment (a URL would resolve it away).
+ */
+const routableId = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((s) => /^[\x20-\x7e\xa0-\xff]+$/.test(s) && s !== '.' && s !== '..', 'printable Latin-1 text, not "." or ".."');
+
+/** A person or bot on the channel; the bot copies these into its replies, where the connector checks their types. */
+const ChannelAccount = z.looseObject({
+  id: identifier,
+  name: z.string().optional(),
+  aadObjectId: z.string().optional(),
+  role: z.string().optional()
+});
+
+/**
+ * The least an activity must carry before the adapter sees it, with the types the Bot Framework
+ * schema gives the fields the bot reads or sends back; anything else is a 400, not a 500 or a failed turn.
+ */
 const IncomingActivity = z.object({
   type: z.string().min(1).max(64),
+  id: routableId.optional(),
   serviceUrl: z.string().max(2048).refine((u) => /^https?:\/\/[^\s]+$/i.test(u), 'an http(s) URL'),
-  channelId: z.string().min(1).max(256),
-  conversation: z.object({ id: z.string().min(1).max(1024) }),
-  from: z.object({ id: z.string().min(1).max(1024) }).optional(),
+  channelId: z.string().min(1).max(256).refine(wellFormed, 'well-formed text'),
+  conversation: z.looseObject({
+    id: routableId,
+    name: z.string().optional(),
+    conversationType: z.string().optional(),
+    tenantId: z.string().optional(),
+    isGroup: z.boolean().optional(),
+    aadObjectId: z.string().optional(),
+    role: z.string().optional()
+  }),
+  from: ChannelAccount,
+  recipient: ChannelAccount.partial({ id: true }).optional(),
+  replyToId: routableId.optional(),
+  locale: z.string().max(64).optional(),
   text: z.string().optional(),
   value: z.unknown().optional(),
+  name: z.string().optional(),
+  entities: z.array(z.looseObject({ type: z.string() })).optional(),
+  attachments: z.array(z.looseObject({ contentType: z.string() })).optional(),
+  membersAdded: z.array(ChannelAccount).optional(),
+  membersRemoved: z.array(ChannelAccount).optional(),
   timestamp: z.string().optional(),
   localTimestamp: z.string().optional(),
-  expiration: z.string().optional()
-});
+  expiration: z.string().optional(),
+  channelData: z.unknown().optional()
+}).refine(
+  // Teams always sends its channelData object; botbuilder's Teams handler reads it without a check.
+  (a) => a.channelId !== 'msteams' || (typeof a.channelData === 'object' && a.channelData !== null && !Array.isArray(a.channelData)),
+  { message: 'Teams activities carry a channelData object', path: ['channelData'] }
+);
 
 /** Routes another part of the product (the web chat) adds to the same server. */
 export interface RouteModule {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, readdir, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Storage } from 'botbuilder';
@@ -84,6 +84,17 @@ describe('DurableJsonStorage: durability and safety', () => {
     const third = await DurableJsonStorage.open(dir);
     assert.deepEqual(Object.keys(await third.read(['kept', 'after'])).sort(), ['after', 'kept']);
     await third.close();
+  });
+
+  it('removes the temp file of a snapshot rewrite a killed process left, and keeps the data', async () => {
+    const s = await DurableJsonStorage.open(dir);
+    await s.write({ kept: { v: 1 } });
+    await crashed(s);
+    await writeFile(join(dir, '.store.json.999999.tmp'), '{"format":1,"items":{"half');
+    const again = await DurableJsonStorage.open(dir);
+    assert.equal((await again.read(['kept'])).kept.v, 1);
+    assert.ok(!(await readdir(dir)).some((n) => n.endsWith('.tmp')));
+    await again.close();
   });
 
   it('refuses a second instance on the same data directory with a clear message', async () => {

@@ -8,7 +8,8 @@ const LexiconFile = z
     /** Each group: spellings that mean the same thing; all become the group's first word. */
     synonyms: z.array(z.array(z.string().min(1)).min(2)),
     /** Words that only CARM and customs talk uses; a question with none of them is probably off topic. */
-    domainTerms: z.array(z.string().min(2)).min(10)
+    domainTerms: z.array(z.string().min(2)).min(10),
+    languageMarkers: z.object({ en: z.array(z.string()), fr: z.array(z.string()) })
   })
   .strict();
 
@@ -41,9 +42,14 @@ export class Lexicon {
   private readonly single = new Map<string, string>();
   private readonly phrases: Array<{ words: string[]; canonical: string }> = [];
   private readonly domain: Set<string>;
+  private readonly markers: Record<Language, Set<string>>;
 
   constructor(file: z.infer<typeof LexiconFile>) {
     this.stop = { en: new Set(file.stopwords.en.map(foldText)), fr: new Set(file.stopwords.fr.map(foldText)) };
+    this.markers = {
+      en: new Set([...file.stopwords.en, ...file.languageMarkers.en].map(foldText)),
+      fr: new Set([...file.stopwords.fr, ...file.languageMarkers.fr].map(foldText))
+    };
     for (const group of file.synonyms) {
       const canonical = foldText(group[0]!).replace(/ /g, '_');
       for (const variant of group) {
@@ -74,9 +80,11 @@ export class Lexicon {
     return out;
   }
 
-  /** The tokens that matter for matching: canonical, without either language's stopwords. */
+  /** The tokens that matter for matching: canonical, without stopwords (all of them if that leaves none). */
   contentTokens(text: string): string[] {
-    return this.canonicalTokens(text).filter((t) => !this.stop.en.has(t) && !this.stop.fr.has(t));
+    const all = this.canonicalTokens(text);
+    const content = all.filter((t) => !this.stop.en.has(t) && !this.stop.fr.has(t));
+    return content.length > 0 ? content : all;
   }
 
   isDomainToken(token: string): boolean {
@@ -89,8 +97,8 @@ export class Lexicon {
     let en = 0;
     let fr = 0;
     for (const w of words) {
-      if (this.stop.en.has(w) && !this.stop.fr.has(w)) en++;
-      if (this.stop.fr.has(w) && !this.stop.en.has(w)) fr++;
+      if (this.markers.en.has(w) && !this.markers.fr.has(w)) en++;
+      if (this.markers.fr.has(w) && !this.markers.en.has(w)) fr++;
     }
     if (/[àâçéèêëîïôûùüÿœ]/i.test(text)) fr += 1;
     if (fr > en) return 'fr';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import {
+  CommandIntentName,
   CommandIntentsFile,
   KnowledgeFile,
   OnboardingPlanFile,
@@ -23,6 +24,8 @@ export interface AssistantContent {
   text: UiText;
   lexicon: Lexicon;
   answerWords: AnswerWords;
+  /** Exact command words the interface tells people to type. */
+  commandWords: Record<string, { en: string[]; fr: string[] }>;
   /** Examples of questions the assistant must not answer (training negatives). */
   outOfScope: { en: string[]; fr: string[] };
 }
@@ -81,6 +84,10 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
   });
   const lexicon = new Lexicon(await readYaml(join(dir, 'lexicon.yaml'), Lexicon.File));
   const outOfScope = await readYaml(join(dir, 'out-of-scope.yaml'), OutOfScopeFile);
+  const commandWords = await readYaml(
+    join(dir, 'command-words.yaml'),
+    z.record(CommandIntentName, z.object({ en: z.array(z.string().min(1)), fr: z.array(z.string().min(1)) }).strict())
+  );
   const answerWords = new AnswerWords(await readYaml(join(dir, 'answer-words.yaml'), AnswerWordsFile));
-  return { knowledge, commands, plan, text, lexicon, outOfScope, answerWords };
+  return { knowledge, commands, plan, text, lexicon, outOfScope, answerWords, commandWords };
 }

@@ -13,6 +13,10 @@ export type InsightEvent =
 export function scrubQuestion(text: string): string {
   return text
     .slice(0, 300)
+    // Fullwidth digits and invisible separators (zero-width space, word joiner…) would hide a number
+    // from the patterns below while a reader still sees it.
+    .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
     .replace(/[\w.+-]+@[\w-]+\.[\w.-]+/g, '[email]')
     .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]')
     .replace(/\b\d{9}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]');

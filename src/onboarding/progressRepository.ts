@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Storage } from 'botbuilder';
 import { OnboardingProgress, newOnboardingProgress } from './onboardingProgress.js';
 import type { Logger } from '../logger.js';
@@ -9,6 +10,7 @@ export interface UserRef {
 }
 
 const MAX_ATTEMPTS = 8;
+const MAX_BACKOFF_MS = 250;
 
 /**
  * Per-user onboarding progress with atomic read-modify-write. Updates of one user are queued in
@@ -55,6 +57,7 @@ export class ProgressRepository {
     for (let attempt = 1; ; attempt++) {
       const found = (await this.storage.read([key]))[key];
       let current = found ? this.parse(key, found) : newOnboardingProgress();
+      const readable = !!current;
       if (found && !current) {
         // Keep the unreadable record aside before anything replaces it.
         await this.storage.write({ [`${key}#unreadable-${Date.now()}`]: { ...found, eTag: '*' } });
@@ -62,6 +65,8 @@ export class ProgressRepository {
       }
       const draft = structuredClone(current as OnboardingProgress);
       const changed = change(draft) ?? draft;
+      // A change that changes nothing (a replayed submit) is not written: the record keeps its updatedAt and eTag.
+      if (found && readable && isDeepStrictEqual(changed, current)) return current as OnboardingProgress;
       const next = OnboardingProgress.parse({ ...changed, updatedAt: new Date().toISOString() });
       try {
         // No record yet: write with '*'; the eTag check only protects records that exist.
@@ -70,6 +75,9 @@ export class ProgressRepository {
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !/eTag conflict|precondition|412/i.test(String((error as Error).message ?? error))) throw error;
         this.logger?.debug({ attempt }, 'progress write conflict; retrying');
+        // Back off with jitter: retrying at once loses again and again to another process's next update.
+        const ceiling = Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt);
+        await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
       }
     }
   }

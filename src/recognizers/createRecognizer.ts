@@ -20,6 +20,7 @@ export function createRecognizer(config: AppConfig, local: UtteranceRecognizer, 
     local,
     content.lexicon,
     new Set(content.knowledge.map((e) => e.id)),
-    logger
+    logger,
+    content.commandWords
   );
 }

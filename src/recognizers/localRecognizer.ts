@@ -1,6 +1,8 @@
 import type { AssistantContent } from '../content/loadContent.js';
 import type { Language } from '../content/schema.js';
 import type { Lexicon } from '../content/lexicon.js';
+import { createHash } from 'node:crypto';
+import { SoftmaxClassifier, type TrainedModel } from './softmaxClassifier.js';
 import { decide, type Candidate, type DecisionThresholds, type Recognition, type UtteranceRecognizer } from './recognition.js';
 
 type SparseVector = Map<string, number>;
@@ -15,17 +17,29 @@ export interface LocalRecognizerSettings extends DecisionThresholds {
   wordWeight: number;
   /** Score multiplier for a message with no CARM or command vocabulary at all. */
   offTopicPenalty: number;
+  /** Weight of the trained classifier's probability against the nearest-phrasing similarity. */
+  classifierWeight: number;
 }
 
 export const DEFAULT_LOCAL_SETTINGS: LocalRecognizerSettings = {
   answer: 0.42,
-  floor: 0.3,
+  floor: 0.27,
   margin: 0.04,
   wordWeight: 0.55,
-  offTopicPenalty: 0.6
+  offTopicPenalty: 0.6,
+  classifierWeight: 0.5
 };
 
 const NONE = 'none';
+
+/** Models trained in this process, by a hash of their training phrasings. */
+const trainedModels = new Map<string, TrainedModel>();
+
+function wordFeatures(v: SparseVector): SparseVector {
+  const out: SparseVector = new Map();
+  for (const [k, w] of v) if (!k.startsWith('c:')) out.set(k, w);
+  return out;
+}
 
 function norm(v: SparseVector): SparseVector {
   let sum = 0;
@@ -68,13 +82,21 @@ export class LocalRecognizer implements UtteranceRecognizer {
   private readonly vocabularyByLength = new Map<number, string[]>();
   private readonly index = new Map<string, Array<[number, number]>>();
   private readonly typoCache = new Map<string, string>();
+  /** Messages that are exactly a command word or a training phrasing, by their canonical tokens. */
+  private readonly exact = new Map<string, string>();
+  private readonly classifier: SoftmaxClassifier;
 
   constructor(
     private readonly lexicon: Lexicon,
-    training: Array<{ label: string; text: string }>,
+    training: Array<{ label: string; text: string; exact?: boolean }>,
     private readonly settings: LocalRecognizerSettings = DEFAULT_LOCAL_SETTINGS
   ) {
-    const featureSets = training.map((t) => {
+    for (const t of training) {
+      const key = this.lexicon.canonicalTokens(t.text).join(' ');
+      // Command words win over phrasings; among phrasings, the first one wins.
+      if (key && (t.exact || !this.exact.has(key))) this.exact.set(key, t.label);
+    }
+    const featureSets = training.filter((t) => !t.exact).map((t) => {
       const tokens = this.lexicon.contentTokens(t.text);
       tokens.forEach((tok) => this.vocabulary.set(tok, (this.vocabulary.get(tok) ?? 0) + 1));
       return { label: t.label, features: this.features(tokens) };
@@ -101,6 +123,19 @@ export class LocalRecognizer implements UtteranceRecognizer {
       this.centroids.set(f.label, centroid);
     }
     for (const [label, c] of this.centroids) this.centroids.set(label, this.splitNorm(c));
+    // Word features only: character trigrams would multiply training time for little gain (the
+    // nearest-phrasing similarity already covers spelling). Training is deterministic, so a model
+    // trained once for the same phrasings is reused (tests and restarts start fast).
+    const cacheKey = createHash('sha256').update(JSON.stringify(training)).digest('hex');
+    const cached = trainedModels.get(cacheKey);
+    this.classifier = cached
+      ? SoftmaxClassifier.fromModel(cached)
+      : new SoftmaxClassifier(
+          [...this.centroids.keys()],
+          this.examples.map((e) => ({ label: e.label, features: wordFeatures(e.vector) })),
+          { epochs: 12 }
+        );
+    if (!cached) trainedModels.set(cacheKey, this.classifier.toModel());
   }
 
   /** Training phrasings of every entry and command in both languages, plus the off-topic examples. */
@@ -108,8 +143,11 @@ export class LocalRecognizer implements UtteranceRecognizer {
     return new LocalRecognizer(content.lexicon, LocalRecognizer.trainingSet(content), settings);
   }
 
-  static trainingSet(content: AssistantContent): Array<{ label: string; text: string }> {
-    const training: Array<{ label: string; text: string }> = [];
+  static trainingSet(content: AssistantContent): Array<{ label: string; text: string; exact?: boolean }> {
+    const training: Array<{ label: string; text: string; exact?: boolean }> = [];
+    for (const [name, words] of Object.entries(content.commandWords)) {
+      for (const w of [...words.en, ...words.fr]) training.push({ label: `command:${name}`, text: w, exact: true });
+    }
     for (const e of content.knowledge) {
       for (const lang of ['en', 'fr'] as const) {
         training.push({ label: `entry:${e.id}`, text: e[lang].title });
@@ -127,8 +165,34 @@ export class LocalRecognizer implements UtteranceRecognizer {
     return this.recognizeSync(text);
   }
 
+  /**
+   * Long messages often give context first and ask last ("I'm the bookkeeper of…, do we need…?"):
+   * each sentence is also tried alone, and the clearest reading wins.
+   */
   recognizeSync(text: string): Recognition {
+    const whole = this.recognizeOne(text);
+    const sentences = text
+      .split(/(?<=[.?!;])\s+|\n+/)
+      .map((s) => s.trim())
+      .filter((s) => s.split(/\s+/).length >= 3);
+    if (sentences.length < 2) return whole;
+    let best = whole;
+    for (const sentence of sentences) {
+      const r = this.recognizeOne(sentence);
+      const top = r.candidates[0];
+      if (r.decision !== 'none' && top && top.score > (best.decision === 'none' ? 0 : best.candidates[0]?.score ?? 0)) best = r;
+    }
+    return { ...best, language: whole.language };
+  }
+
+  private recognizeOne(text: string): Recognition {
     const language = this.lexicon.guessLanguage(text);
+    const exactLabel = this.exact.get(this.lexicon.canonicalTokens(text.slice(0, 200)).join(' '));
+    if (exactLabel === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
+    if (exactLabel) {
+      const [kind, id] = exactLabel.split(':') as ['entry' | 'command', string];
+      return { decision: 'answer', candidates: [{ kind, id, score: 1 }], language, source: 'local' };
+    }
     const tokens = this.lexicon.contentTokens(text.slice(0, 1000)).map((t) => this.correctTypo(t));
     if (tokens.length === 0) return { decision: 'none', candidates: [], language, source: 'local' };
     const query = this.splitNorm(this.weighRaw(this.features(tokens)));
@@ -149,17 +213,24 @@ export class LocalRecognizer implements UtteranceRecognizer {
       if (s > (best.get(label) ?? 0)) best.set(label, s);
     }
     const onTopic = tokens.some((t) => this.lexicon.isDomainToken(t));
+    const probabilities = this.classifier.predict(wordFeatures(query));
+    const probabilityOf = new Map(this.classifier.labels.map((l, i) => [l, probabilities[i]!]));
+    const cw = this.settings.classifierWeight;
     const scored: Array<{ label: string; score: number }> = [];
-    for (const [label, nearest] of best) {
+    for (const label of this.classifier.labels) {
+      const nearest = best.get(label) ?? 0;
       const centroid = this.centroids.get(label)!;
-      let cw = 0;
-      let cc = 0;
+      let centroidWords = 0;
+      let centroidChars = 0;
       for (const [k, w] of query) {
         const c = centroid.get(k);
-        if (c) (k.startsWith('c:') ? (cc += w * c) : (cw += w * c));
+        if (c) (k.startsWith('c:') ? (centroidChars += w * c) : (centroidWords += w * c));
       }
-      let score = 0.7 * nearest + 0.3 * (ww * cw + (1 - ww) * cc);
+      const similarity = 0.7 * nearest + 0.3 * (ww * centroidWords + (1 - ww) * centroidChars);
+      let score = (1 - cw) * similarity + cw * probabilityOf.get(label)!;
       if (!onTopic && label.startsWith('entry:')) score *= this.settings.offTopicPenalty;
+      // Commands are short ("menu", "show my progress"); a long question sharing one word with them is not one.
+      if (label.startsWith('command:') && tokens.length > 4) score *= 4 / tokens.length;
       scored.push({ label, score });
     }
     scored.sort((a, b) => b.score - a.score);

@@ -1,4 +1,4 @@
-import { open, rename, readFile, unlink } from 'node:fs/promises';
+import { open, readdir, rename, readFile, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -40,6 +40,15 @@ export class DurableJsonFile<T> implements Adapter<T> {
       return JSON.parse(text) as T;
     } catch (error) {
       throw new StoreFileCorruptError(this.file, error);
+    }
+  }
+
+  /** Deletes temp files of writes a killed process never finished (call only while holding the data directory). */
+  async removeLeftovers(): Promise<void> {
+    const dir = dirname(this.file);
+    const prefix = `.${basename(this.file)}.`;
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 

@@ -61,13 +61,16 @@ export class DurableJsonStorage implements Storage {
     try {
       const snapshotPath = join(dir, 'store.json');
       const journalPath = join(dir, 'store.journal');
-      const db = new Low<Snapshot>(new DurableJsonFile<Snapshot>(snapshotPath), { format: 1, items: {} });
+      const file = new DurableJsonFile<Snapshot>(snapshotPath);
+      const db = new Low<Snapshot>(file, { format: 1, items: {} });
       await db.read();
       if (!db.data || typeof db.data !== 'object' || typeof db.data.items !== 'object' || db.data.items === null) {
         throw new StoreFileCorruptError(snapshotPath, new Error('no "items" object'));
       }
       const items = new Map<string, string>(Object.entries(db.data.items));
       const validLength = await replayJournal(journalPath, items);
+      // A snapshot rewrite cut short by a crash leaves a temp file nobody else would remove.
+      await file.removeLeftovers();
       const journal = await open(journalPath, 'a+');
       // A torn last line was never acknowledged: cut it so the next append starts on a clean line.
       if ((await journal.stat()).size > validLength) await journal.truncate(validLength);

@@ -11,6 +11,8 @@ export type ChannelActivity = Record<string, any>;
  */
 export class StandInChannel {
   readonly received: ChannelActivity[] = [];
+  /** The same activities by conversation id, so a conversation's replies are found without a scan. */
+  private readonly byConversation = new Map<string, ChannelActivity[]>();
   private listeners: Array<() => void> = [];
   private counter = 0;
 
@@ -22,16 +24,28 @@ export class StandInChannel {
       const body = await readBody(req);
       const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/?]+))?/.exec(req.url ?? '');
       if (req.method === 'POST' && match) {
-        const activity = body ? JSON.parse(body) : {};
+        let activity: ChannelActivity;
+        try {
+          activity = body ? JSON.parse(body) : {};
+        } catch {
+          res.writeHead(400);
+          res.end();
+          return;
+        }
         activity.conversation = activity.conversation ?? { id: decodeURIComponent(match[1]!) };
         activity._replyToId = match[2] ? decodeURIComponent(match[2]) : undefined;
         channel.received.push(activity);
+        const key = String(activity.conversation?.id);
+        const list = channel.byConversation.get(key);
+        if (list) list.push(activity);
+        else channel.byConversation.set(key, [activity]);
         channel.listeners.splice(0).forEach((l) => l());
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: `sent-${++channel.counter}` }));
         return;
       }
-      res.writeHead(404).end();
+      res.writeHead(404);
+      res.end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     channel = new StandInChannel(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -50,7 +64,18 @@ export class StandInChannel {
 
   /** Replies the bot sent in one conversation, in order. */
   repliesIn(conversationId: string): ChannelActivity[] {
-    return this.received.filter((a) => a.conversation?.id === conversationId);
+    return [...(this.byConversation.get(conversationId) ?? [])];
+  }
+
+  /** How many replies the bot has sent in one conversation so far. */
+  replyCount(conversationId: string): number {
+    return this.byConversation.get(conversationId)?.length ?? 0;
+  }
+
+  /** Forgets what was received (long benchmark runs); repliesIn starts again from empty. */
+  clearReceived(): void {
+    this.received.length = 0;
+    this.byConversation.clear();
   }
 
   async waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -115,11 +140,12 @@ export class ChannelConversation {
 
   /** Sends an activity and returns the replies the bot sent during that turn. */
   async send(fields: ChannelActivity): Promise<ChannelActivity[]> {
-    const before = this.channel.repliesIn(this.id).length;
-    const result = await this.channel.post(this.botUrl, this.activity(fields));
+    const activity = this.activity(fields);
+    const result = await this.channel.post(this.botUrl, activity);
     if (result.status >= 300) throw new Error(`bot answered ${result.status}: ${result.body}`);
     this.sent++;
-    return this.channel.repliesIn(this.id).slice(before);
+    // Replies are threaded to the activity that caused them, so concurrent sends stay apart.
+    return this.channel.repliesIn(this.id).filter((r) => (r.replyToId ?? r._replyToId) === activity.id);
   }
 
   say(text: string): Promise<ChannelActivity[]> {

@@ -71,6 +71,32 @@ export function storageContract(name: string, open: () => Promise<Storage>, tear
       keys.forEach((k, i) => assert.equal(items[k]?.i, i, `key ${k.slice(0, 20)}`));
     });
 
+    it('keeps keys apart that differ only in slashes or after their first 1,000 characters', async () => {
+      const keys = ['a/b', 'a//b', '/a/b', 'a/b/', 'é'.repeat(1000) + '1', 'é'.repeat(1000) + '2', 'y'.repeat(1500) + '1', 'y'.repeat(1500) + '2'];
+      await storage.write(Object.fromEntries(keys.map((k, i) => [k, { i }])));
+      const items = await storage.read(keys);
+      keys.forEach((k, i) => assert.equal(items[k]?.i, i, `key ${k.slice(0, 20)}…${k.slice(-2)}`));
+      await storage.delete([keys[0]!, keys[4]!]);
+      assert.deepEqual(Object.keys(await storage.read(keys)).length, keys.length - 2);
+    });
+
+    it('stores unicode values exactly', async () => {
+      const text = 'Préinscription — 日本語 € 🇨🇦 \u2028 "quoted" \\ end';
+      await storage.write({ u: { text } });
+      assert.equal((await storage.read(['u'])).u.text, text);
+    });
+
+    it('names the caller\'s key in a conflict, even an odd one', async () => {
+      const key = 'emulator/conversations/été?#1';
+      await storage.write({ [key]: { v: 1 } });
+      const read = (await storage.read([key]))[key];
+      await storage.write({ [key]: { ...read, v: 2 } });
+      await assert.rejects(storage.write({ [key]: { ...read, v: 3 } }), (e: Error) => {
+        assert.equal(e.message, `Storage: error writing "${key}" due to eTag conflict.`);
+        return true;
+      });
+    });
+
     it('reading no keys returns an empty object', async () => {
       assert.deepEqual(await storage.read([]), {});
     });

@@ -1,0 +1,89 @@
+/**
+ * Measures the local recognizer on the held-out questions (eval/heldout.yaml), which are never used
+ * for training or tuning: top-1 accuracy per language, off-topic rejection, and the confused pairs.
+ * A question counts as right only when the user would see the right thing first: the expected entry
+ * or command is the top candidate and the recognizer did not fall back.
+ * Usage: node dist/scripts/eval.js [--json] [--list-errors]
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadContent } from '../src/content/loadContent.js';
+import { EvalFile } from '../src/content/schema.js';
+import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
+import { PROJECT_ROOT } from '../src/assistant.js';
+
+export interface EvalReport {
+  questions: number;
+  inScope: Record<'en' | 'fr', { total: number; top1: number; answered: number; clarified: number; fellBack: number }>;
+  outOfScope: { total: number; rejected: number };
+  confusedPairs: Array<{ expected: string; got: string; count: number }>;
+}
+
+export async function evaluate(): Promise<{ report: EvalReport; errors: string[] }> {
+  const content = await loadContent(join(PROJECT_ROOT, 'content'));
+  const file = EvalFile.parse(parse(await readFile(join(PROJECT_ROOT, 'eval', 'heldout.yaml'), 'utf8')));
+  const recognizer = LocalRecognizer.fromContent(content);
+  const commandNames = new Set<string>(content.commands.intents.map((i) => i.name));
+  const entryIds = new Set(content.knowledge.map((e) => e.id));
+  const blank = () => ({ total: 0, top1: 0, answered: 0, clarified: 0, fellBack: 0 });
+  const report: EvalReport = { questions: file.questions.length, inScope: { en: blank(), fr: blank() }, outOfScope: { total: 0, rejected: 0 }, confusedPairs: [] };
+  const pairs = new Map<string, number>();
+  const errors: string[] = [];
+  for (const q of file.questions) {
+    if (q.expected !== null && !entryIds.has(q.expected) && !commandNames.has(q.expected)) {
+      throw new Error(`eval question "${q.text}" expects unknown label ${q.expected}`);
+    }
+    const r = recognizer.recognizeSync(q.text);
+    const top = r.candidates[0];
+    const got = r.decision === 'none' || !top ? null : top.id;
+    if (q.expected === null) {
+      report.outOfScope.total++;
+      if (r.decision === 'none') report.outOfScope.rejected++;
+      else errors.push(`[${q.lang}] off-topic answered as ${got} (${r.decision}): ${q.text}`);
+      continue;
+    }
+    const bucket = report.inScope[q.lang];
+    bucket.total++;
+    if (got === q.expected) {
+      bucket.top1++;
+      if (r.decision === 'answer') bucket.answered++;
+      else bucket.clarified++;
+    } else {
+      if (got === null) bucket.fellBack++;
+      const key = `${q.expected} -> ${got ?? 'fallback'}`;
+      pairs.set(key, (pairs.get(key) ?? 0) + 1);
+      errors.push(`[${q.lang}] ${key}: ${q.text}`);
+    }
+  }
+  report.confusedPairs = [...pairs.entries()]
+    .map(([k, count]) => {
+      const [expected, got] = k.split(' -> ') as [string, string];
+      return { expected, got, count };
+    })
+    .sort((a, b) => b.count - a.count);
+  return { report, errors };
+}
+
+const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}%`);
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { report, errors } = await evaluate();
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(`Held-out evaluation of the local recognizer (${report.questions} questions, eval/heldout.yaml)\n`);
+    console.log('| language | questions | top-1 | answered directly | via "Did you mean" | fell back |');
+    console.log('|---|---|---|---|---|---|');
+    for (const lang of ['en', 'fr'] as const) {
+      const b = report.inScope[lang];
+      console.log(`| ${lang} | ${b.total} | ${pct(b.top1, b.total)} | ${pct(b.answered, b.total)} | ${pct(b.clarified, b.total)} | ${pct(b.fellBack, b.total)} |`);
+    }
+    console.log(`\nOut of scope rejected: ${pct(report.outOfScope.rejected, report.outOfScope.total)} of ${report.outOfScope.total}`);
+    console.log('\nMost confused pairs (expected -> got):');
+    for (const p of report.confusedPairs.slice(0, 12)) console.log(`  ${p.count} × ${p.expected} -> ${p.got}`);
+    if (process.argv.includes('--list-errors')) errors.forEach((e) => console.log('  ' + e));
+  }
+  const floorsMet = (['en', 'fr'] as const).every((l) => report.inScope[l].top1 / report.inScope[l].total >= 0.92) && report.outOfScope.rejected / report.outOfScope.total >= 0.9;
+  console.log(`\nFloors (92% top-1 per language, 90% off-topic rejected): ${floorsMet ? 'met' : 'NOT met'}`);
+}

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadContent, type AssistantContent } from '../src/content/loadContent.js';
+import { PROJECT_ROOT } from '../src/assistant.js';
+import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
+import { decide } from '../src/recognizers/recognition.js';
+import { buildReport } from '../scripts/report.js';
+import { scrubQuestion } from '../src/insights/insightsLog.js';
+import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
+import { buttons, visibleText, button } from './support/standInChannel.js';
+
+describe('Knowledge content', () => {
+  let content: AssistantContent;
+  before(async () => {
+    content = await loadContent(join(PROJECT_ROOT, 'content'));
+  });
+
+  it('has at least 50 validated entries, each with official sources in both languages', () => {
+    assert.ok(content.knowledge.length >= 50, `${content.knowledge.length} entries`);
+    for (const e of content.knowledge) {
+      assert.ok(e.en.questions.length >= 6 && e.fr.questions.length >= 4, e.id);
+      for (const s of e.sources) {
+        assert.match(s.url.en, /^https:\/\//);
+        assert.notEqual(s.url.en, s.url.fr, `${e.id}: the French answer links a French page`);
+        assert.doesNotMatch(s.url.fr, /-eng\.html|\/en\//, `${e.id}: French link`);
+      }
+      assert.ok(Date.parse(e.lastReviewed) <= Date.now(), `${e.id}: last reviewed in the future`);
+    }
+  });
+
+  it('covers every topic of the seed document and of the facts sheet question groups', () => {
+    const ids = new Set(content.knowledge.map((e) => e.id));
+    const required = [
+      // seed: why critical, Release 2, own bonds, register now (resident and non-resident)
+      'what-is-carm', 'go-live-and-release-names', 'why-own-security', 'who-must-register', 'non-resident-registration',
+      // seed pre-registration
+      'business-account-manager', 'sign-in-options', 'get-business-number', 'rm-program-account', 'affinity-questions', 'registration-steps',
+      // seed registration and post-registration
+      'delegate-to-broker', 'profile-and-notifications', 'statement-of-account', 'employee-access', 'user-roles',
+      // seed upcoming changes: CADs, corrections/adjustments, RPP surety, billing, appeals; expert help
+      'upcoming-portal-changes', 'what-is-a-cad', 'correction-vs-adjustment', 'enrol-in-rpp', 'billing-cycle-and-due-date', 'appeals', 'get-expert-help',
+      // facts sheet groups
+      'register-if-using-broker', 'paper-power-of-attorney', 'security-amount', 'annual-security-review', 'payment-methods-and-limits',
+      'refund-of-credit', 'adjust-pre-carm-b3', 'carm-help-desk', 'multi-factor-authentication', 'registration-error-codes'
+    ];
+    for (const id of required) assert.ok(ids.has(id), `missing entry ${id}`);
+  });
+
+  it('states current facts where sources disagree', () => {
+    const answer = (id: string) => content.knowledge.find((e) => e.id === id)!.en.answer;
+    assert.match(answer('security-amount'), /5,000/);
+    assert.match(answer('payment-methods-and-limits'), /4,999\.99/);
+    assert.match(answer('rpp-deadline'), /20 May 2025|May 20, 2025/);
+    assert.match(answer('go-live-and-release-names'), /21 October 2024|October 21, 2024/);
+    assert.match(answer('carm-help-desk'), /1-800-461-9999/);
+  });
+
+  it('never asks for a password or the affinity answers', () => {
+    for (const e of content.knowledge) {
+      for (const lang of ['en', 'fr'] as const) {
+        assert.doesNotMatch(e[lang].answer, /(send|give|tell|type) (me|us) your (password|gckey|balance)/i, e.id);
+      }
+    }
+  });
+});
+
+describe('Local recognizer', () => {
+  it('answers, asks which one was meant, or falls back, by calibrated thresholds', () => {
+    const t = { answer: 0.5, floor: 0.3, margin: 0.05 };
+    assert.equal(decide([{ kind: 'entry', id: 'a', score: 0.8 }, { kind: 'entry', id: 'b', score: 0.4 }], t), 'answer');
+    assert.equal(decide([{ kind: 'entry', id: 'a', score: 0.6 }, { kind: 'entry', id: 'b', score: 0.58 }], t), 'clarify');
+    assert.equal(decide([{ kind: 'entry', id: 'a', score: 0.4 }], t), 'clarify');
+    assert.equal(decide([{ kind: 'entry', id: 'a', score: 0.2 }], t), 'none');
+    assert.equal(decide([], t), 'none');
+  });
+
+  it('understands typos, missing accents, abbreviations and both languages', async () => {
+    const content = await loadContent(join(PROJECT_ROOT, 'content'));
+    const r = LocalRecognizer.fromContent(content);
+    const cases: Array<[string, string]> = [
+      ['how do i give my custms brokr acess in the portl', 'delegate-to-broker'],
+      ['whats the minimum bond amount per RM', 'security-amount'],
+      ['comment donner acces a mon courtier dans le pcc', 'delegate-to-broker'],
+      ['quand est-ce que le releve de compte sort', 'billing-cycle-and-due-date'],
+      ['GCKey or sign in partner?', 'sign-in-options'],
+      ['menu', 'menu'],
+      ['show my progress', 'show_progress']
+    ];
+    for (const [text, expected] of cases) {
+      const result = r.recognizeSync(text);
+      assert.equal(result.candidates[0]?.id, expected, `${text} -> ${result.candidates[0]?.id}`);
+      assert.notEqual(result.decision, 'none', text);
+    }
+    for (const text of ["what's the weather in toronto", 'recette de pâté chinois', 'how do I file an ISF with US CBP']) {
+      assert.equal(r.recognizeSync(text).decision, 'none', text);
+    }
+  });
+});
+
+describe('Answering questions over HTTP', () => {
+  let bot: RunningAssistant;
+  before(async () => {
+    bot = await startAssistant();
+  });
+  after(async () => {
+    await bot.cleanup();
+  });
+
+  it('answers with an Adaptive Card: answer, official source button, review date, related and feedback buttons, plain-text fallback', async () => {
+    const c = bot.conversation({ locale: 'en-US' });
+    const r = await c.say('i use a customs brokr, do i still have to register in the ccp?');
+    const card = r[0]!.attachments[0];
+    assert.equal(card.contentType, 'application/vnd.microsoft.card.adaptive');
+    assert.equal(card.content.version, '1.5');
+    const text = visibleText(r);
+    assert.match(text, /Do I need to register if I use a customs broker\?/);
+    assert.match(text, /Last reviewed \d{4}-\d{2}-\d{2}/);
+    const links = buttons(r).filter((b) => b.url);
+    assert.ok(links.some((b) => /^https:\/\/www\.(cbsa-asfc\.gc\.ca|canada\.ca)\/.*eng/.test(b.url!)), 'an official English source link');
+    assert.ok(buttons(r).some((b) => b.data?.action === 'answer'), 'related question buttons');
+    assert.ok(buttons(r).some((b) => b.data?.action === 'feedback' && b.data.helpful === true));
+    assert.match(card.content.fallbackText, /register/i);
+    assert.match(card.content.fallbackText, /https:\/\//);
+  });
+
+  it('answers in French when the channel locale is French, with the French source page', async () => {
+    const c = bot.conversation({ locale: 'fr-CA' });
+    const r = await c.say('quel est le montant minimum du cautionnement');
+    assert.match(visibleText(r), /Dernière révision/);
+    assert.ok(buttons(r).some((b) => b.url && /-fra\.html|\/fr\//.test(b.url)));
+  });
+
+  it('answers in the language the user writes, and remembers an explicit choice', async () => {
+    const c = bot.conversation({ locale: 'en-US' });
+    let r = await c.say('quel est le montant minimum de la garantie financière à déposer');
+    assert.match(visibleText(r), /Dernière révision/);
+    r = await c.say('in french please');
+    assert.match(visibleText(r), /je continue en français/);
+    const later = bot.conversation({ locale: 'en-US', userId: c.userId });
+    r = await later.say('what is a CAD?');
+    assert.match(visibleText(r), /Dernière révision/, 'the choice is remembered for the user');
+  });
+
+  it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {
+    const c = bot.conversation();
+    const r = await c.say("what's the weather like in Montreal tomorrow?");
+    const text = visibleText(r);
+    assert.match(text, /I'm not sure I understood/);
+    assert.match(text, /1-800-461-9999/);
+    assert.ok(buttons(r).some((b) => b.data?.command === 'talk_to_expert'));
+  });
+
+  it('follows a related-question button and records feedback', async () => {
+    const c = bot.conversation();
+    const r = await c.say('how do i delegate authority to my broker');
+    const related = buttons(r).find((b) => b.data?.action === 'answer')!;
+    const r2 = await c.click(related.data!);
+    assert.match(visibleText(r2), new RegExp(related.title.replace(/[?()]/g, '.')));
+    const r3 = await c.click(button(r2, /Not helpful/));
+    assert.match(visibleText(r3), /noted it/);
+  });
+
+  it('talk to an expert offers the broker (UPS) and the CBSA help desk', async () => {
+    const c = bot.conversation();
+    const r = await c.say('talk to an expert');
+    const text = visibleText(r);
+    assert.match(text, /broker/i);
+    assert.match(text, /UPS/);
+    assert.match(text, /1-800-461-9999/);
+  });
+
+  it('keeps what the content team needs, without personal data, and `npm run report` summarises it', async () => {
+    const c = bot.conversation();
+    await c.say('my bn is 871000006 and email bob@example.com, how do I bake bread');
+    await c.say('how do i appeal a decision');
+    await (bot.assistant as unknown as { close(): Promise<void> }).close();
+    const report = await buildReport(bot.dataDir);
+    assert.ok(report.mostAsked.length > 0);
+    assert.ok(report.leastHelpful.length >= 0);
+    const unanswered = report.unanswered.map((u) => u.question).join('\n');
+    assert.match(unanswered, /bake bread/);
+    assert.doesNotMatch(unanswered, /871000006|bob@example\.com/);
+    assert.equal(scrubQuestion('call me at 613-555-0199'), 'call me at [number]');
+  });
+});

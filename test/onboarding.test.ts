@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
+import { button, buttons, visibleText, type ChannelActivity, type ChannelConversation } from './support/standInChannel.js';
+
+const last = (replies: ChannelActivity[]) => replies[replies.length - 1]!;
+const stepTitle = (replies: ChannelActivity[]) => {
+  const card = [...replies].reverse().find((r) => r.attachments?.[0]?.content?.body?.[1]?.text)?.attachments[0].content;
+  return card?.body?.[1]?.text as string | undefined;
+};
+
+/** Answers the three profile questions with buttons. */
+async function answerProfile(c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean): Promise<ChannelActivity[]> {
+  await c.click({ action: 'choose', question: 'profile.resident', value: resident ? 'yes' : 'no' });
+  await c.click({ action: 'choose', question: 'profile.broker', value: broker ? 'yes' : 'no' });
+  return c.click({ action: 'choose', question: 'profile.rm', value: rm ? 'yes' : 'no' });
+}
+
+describe('Guided onboarding over HTTP', function () {
+  let bot: RunningAssistant;
+  beforeEach(async () => {
+    bot = await startAssistant();
+  });
+  afterEach(async () => {
+    await bot.cleanup();
+  });
+
+  it('walks an English user from "I want to get ready for CARM" to every step ticked', async () => {
+    const c = bot.conversation({ locale: 'en-CA' });
+    let r = await c.say('I want to get ready for CARM');
+    assert.match(visibleText(r), /three quick questions/);
+    r = await answerProfile(c, true, true, true);
+    assert.match(visibleText(r), /12 steps/);
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    const seen: string[] = [];
+    for (let i = 0; i < 30 && !/Every step of your checklist is done/.test(visibleText(r)); i++) {
+      seen.push(stepTitle(r)!);
+      const done = button(r, 'Done');
+      // The sign-in step needs a choice; the card's choice set sends it along with Done.
+      r = await c.click(seen.at(-1) === 'Choose how you will sign in' ? { ...done, value: 'gckey' } : done);
+    }
+    assert.equal(seen.length, 12);
+    assert.match(visibleText(r), /Every step of your checklist is done/);
+    assert.match(visibleText(r), /12 of 12 steps done \(100%\)/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 12);
+    assert.equal(progress!.values.signInOption, 'gckey');
+  });
+
+  it('walks a French user through the checklist with typed answers ("c\'est fait")', async () => {
+    const c = bot.conversation({ locale: 'fr-CA' });
+    let r = await c.say('je veux commencer ma liste pour la GCRA');
+    assert.match(visibleText(r), /trois petites questions/);
+    await c.say('oui');
+    await c.say('non');
+    r = await c.say('oui');
+    // A resident without a broker has no delegation step: 11 steps.
+    assert.match(visibleText(r), /11 étapes/);
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
+    r = await c.say("c'est fait");
+    assert.match(visibleText(r), /✓ « Choisir votre gestionnaire de compte d'entreprise » est fait/);
+    r = await c.say('partenaire de connexion');
+    assert.match(visibleText(r), /est fait/);
+    r = await c.say('plus tard');
+    assert.match(visibleText(r), /je reviendrai/);
+    r = await c.say('progression');
+    assert.match(visibleText(r), /2 étapes sur 11 terminées \(18 %\)/);
+    assert.match(visibleText(r), /Plus tard/);
+  });
+
+  it('personalises the plan: a non-resident is told to get the BN9 first; no broker means no delegation step', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, false, false, false);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.deepEqual(progress!.profile, { resident: false, usesBroker: false, hasRmAccount: false });
+    let r = await c.click({ action: 'jump', stepId: 'get-business-number' });
+    assert.match(visibleText(r), /before|avant/i);
+    assert.match(JSON.stringify(r), /CRA/);
+    r = await c.click({ action: 'jump', stepId: 'approve-broker-delegation' });
+    assert.match(visibleText(r), /I don't know that step/);
+  });
+
+  it('explains exactly what is wrong with a BN9 or BN15 and asks again, without advancing', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    await c.say('gckey');
+    let r = await c.say('12345678');
+    assert.match(visibleText(r), /exactly 9 digits.*8 digit/);
+    r = await c.say('123456789');
+    assert.match(visibleText(r), /check digit/);
+    r = await c.click({ action: 'step', stepId: 'get-business-number', choice: 'done', value: '871 000 006' });
+    assert.match(visibleText(r), /••••••006/);
+    assert.doesNotMatch(JSON.stringify(r), /871 ?000 ?006/);
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    r = await c.say('871000006RT0001');
+    assert.match(visibleText(r), /must be RM/);
+    r = await c.say('871000006RM01');
+    assert.match(visibleText(r), /looks like 123456782RM0001/);
+    r = await c.say('871000006rm0001');
+    assert.match(visibleText(r), /is done/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.businessNumber, '871000006');
+    assert.equal(progress!.values.programAccount, '871000006RM0001');
+  });
+
+  it('answers a CARM question in the middle of a step, then asks the same step again', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    const r0 = await answerProfile(c, true, true, true);
+    const before = stepTitle(r0);
+    const r = await c.say('how much security do I need to post?');
+    assert.match(visibleText(r), /How much security do I need/);
+    assert.equal(stepTitle(r), before);
+    const help = await c.say('help');
+    assert.match(visibleText(help), /Here's what I can do/);
+    assert.equal(stepTitle(help), before);
+    const progress = await c.say('show my progress');
+    assert.match(visibleText(progress), /0 of 12 steps done \(0%\)/);
+    const cont = await c.say('done');
+    assert.match(visibleText(cont), /is done/);
+  });
+
+  it('cancel stops the checklist and keeps progress; continue resumes at the first unfinished step', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    let r = await c.say('cancel');
+    assert.match(visibleText(r), /I've stopped. Your progress is saved/);
+    r = await c.say('what is a CAD');
+    assert.match(visibleText(r), /Commercial Accounting Declaration/i);
+    r = await c.say('continue');
+    assert.match(visibleText(r), /pick up where you left off/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+  });
+
+  it('start over asks for confirmation, keeps progress on "no" and erases it on "yes"', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    let r = await c.say('start over');
+    assert.match(visibleText(r), /Start over\?/);
+    r = await c.click(button(r, 'No, keep my progress'));
+    assert.match(visibleText(r), /your progress is kept/);
+    assert.ok(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }));
+    r = await c.say('recommencer');
+    r = await c.click(button(r, /start over|recommencer/i));
+    assert.match(visibleText(r), /erased|effacée/);
+    assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
+  });
+
+  it('a double click or a retried activity never advances twice', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    const r = await answerProfile(c, true, true, true);
+    const done = button(r, 'Done');
+    const [first, second] = await Promise.all([c.click(done), c.click(done)]);
+    const all = [...first, ...second];
+    assert.equal(all.filter((a) => /is done/.test(a.text ?? '')).length, 1);
+    // A channel retry: the very same activity id again.
+    const retried = c.activity({ type: 'message', value: button(all, 'Done') });
+    assert.equal(button(all, 'Done').stepId, 'choose-sign-in-option');
+    await bot.channel.post(bot.url, retried);
+    const count = bot.channel.repliesIn(c.id).length;
+    await bot.channel.post(bot.url, retried);
+    assert.equal(bot.channel.repliesIn(c.id).length, count, 'the retry got no second answer');
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.deepEqual(Object.keys(progress!.steps), ['choose-business-account-manager']);
+    assert.equal(progress!.steps['choose-business-account-manager']!.status, 'done');
+  });
+
+  it('the progress card tells the truth and its buttons jump to or tick a step', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    await c.say('later');
+    let r = await c.say('progress');
+    const text = visibleText(r);
+    assert.match(text, /1 of 12 steps done \(8%\)/);
+    assert.match(text, /✔[\s\S]*Choose your Business Account Manager[\s\S]*Done/);
+    assert.match(text, /◷[\s\S]*Choose how you will sign in[\s\S]*Later/);
+    assert.ok(buttons(r).some((b) => b.title === 'Mark as done'));
+    r = await c.click({ ...button(r, 'Mark as done'), stepId: 'give-employees-access' });
+    assert.match(visibleText(r), /Noted on your checklist: “Give your employees access”/);
+    r = await c.click({ ...button(await c.say('progress'), 'Go to this step'), stepId: 'enrol-rpp-and-post-security' });
+    assert.match(stepTitle(r) ?? '', /Release Prior to Payment|security/i);
+  });
+
+  it('welcomes a returning user back with where they stand, after a server restart', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    await c.say('gckey');
+    await bot.stop();
+    const again = await startAssistant({}, { dataDir: bot.dataDir });
+    try {
+      const back = again.conversation({ userId: c.userId });
+      let r = await back.join();
+      assert.match(visibleText(r), /Welcome back! You've completed 2 of 12 onboarding steps \(17%\)/);
+      r = await back.say('continue');
+      assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    } finally {
+      await again.cleanup();
+    }
+  });
+});
