@@ -111,6 +111,17 @@ describe('DurableJsonStorage: durability and safety', () => {
     await s.close();
   });
 
+  it('refuses a lock another host refreshed recently, and takes over one whose heartbeat stopped', async () => {
+    const { utimes } = await import('node:fs/promises');
+    const lockFile = join(dir, 'store.lock');
+    await writeFile(lockFile, JSON.stringify({ pid: 4242, host: 'other-container' }));
+    await assert.rejects(DurableJsonStorage.open(dir), (e: Error) => e instanceof DataDirLockedError && /in use by host other-container/.test(e.message));
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(lockFile, longAgo, longAgo);
+    const s = await DurableJsonStorage.open(dir);
+    await s.close();
+  });
+
   it('a store file that does not parse stops the start, names the file, and is left untouched', async () => {
     const bad = '{"format":1,"items":{"a":';
     await writeFile(join(dir, 'store.json'), bad);

@@ -26,12 +26,17 @@ export function foldText(text: string): string {
     .trim();
 }
 
-/** Crude plural folding that helps both languages without a stemmer's surprises. */
+/**
+ * Light suffix folding for English and French ("registering", "registered" → "register";
+ * "déléguer", "délégué" → "delegu"): enough to match paraphrases without a stemmer's surprises.
+ */
+const SUFFIXES = ['issements', 'issement', 'ations', 'ation', 'ements', 'ement', 'ments', 'ment', 'ings', 'ing', 'ees', 'ee', 'es', 'ed', 'er', 'ez', 'e', 's'];
 function stem(token: string): string {
-  if (token.length > 4 && token.endsWith('ies')) return token.slice(0, -3) + 'y';
-  if (token.length > 3 && /[^s]s$/.test(token)) return token.slice(0, -1);
-  if (token.length > 4 && token.endsWith('aux')) return token.slice(0, -3) + 'al';
-  if (token.length > 4 && token.endsWith('x') && /[aeiou]ux$/.test(token)) return token.slice(0, -1);
+  if (token.length <= 4 || /\d/.test(token)) return token;
+  if (token.endsWith('ies')) return token.slice(0, -3) + 'y';
+  for (const suffix of SUFFIXES) {
+    if (token.endsWith(suffix) && token.length - suffix.length >= 4) return token.slice(0, -suffix.length);
+  }
   return token;
 }
 

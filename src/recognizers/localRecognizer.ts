@@ -19,6 +19,8 @@ export interface LocalRecognizerSettings extends DecisionThresholds {
   offTopicPenalty: number;
   /** Weight of the trained classifier's probability against the nearest-phrasing similarity. */
   classifierWeight: number;
+  /** Training of the classifier (AdaGrad): passes over the phrasings, step size, L2 penalty. */
+  classifierTraining?: { epochs?: number; learningRate?: number; l2?: number };
 }
 
 export const DEFAULT_LOCAL_SETTINGS: LocalRecognizerSettings = {
@@ -126,14 +128,14 @@ export class LocalRecognizer implements UtteranceRecognizer {
     // Word features only: character trigrams would multiply training time for little gain (the
     // nearest-phrasing similarity already covers spelling). Training is deterministic, so a model
     // trained once for the same phrasings is reused (tests and restarts start fast).
-    const cacheKey = createHash('sha256').update(JSON.stringify(training)).digest('hex');
+    const cacheKey = createHash('sha256').update(JSON.stringify([training, settings.classifierTraining ?? {}])).digest('hex');
     const cached = trainedModels.get(cacheKey);
     this.classifier = cached
       ? SoftmaxClassifier.fromModel(cached)
       : new SoftmaxClassifier(
           [...this.centroids.keys()],
           this.examples.map((e) => ({ label: e.label, features: wordFeatures(e.vector) })),
-          { epochs: 12 }
+          { epochs: 12, l2: 1e-5, ...this.settings.classifierTraining }
         );
     if (!cached) trainedModels.set(cacheKey, this.classifier.toModel());
   }

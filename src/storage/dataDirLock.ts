@@ -1,8 +1,12 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 export class DataDirLockedError extends Error {}
+
+/** The holder refreshes the lock's mtime this often; a lock not refreshed for STALE_AFTER_MS is abandoned. */
+const HEARTBEAT_MS = 10_000;
+const STALE_AFTER_MS = 35_000;
 
 function isAlive(pid: number): boolean {
   try {
@@ -15,13 +19,21 @@ function isAlive(pid: number): boolean {
 
 /**
  * One process per DATA_DIR: two writers would interleave journal appends and lose data.
- * A lock left by a process that died (SIGKILL) is taken over.
+ * A lock is taken over when its holder is provably gone: a dead pid on this host, or no heartbeat
+ * for 35 s (a container restarted on a persistent volume has a new hostname, and may reuse the pid).
  */
 export class DataDirLock {
   /** Directories this process holds; a pid check cannot see a second open in the same process. */
   private static readonly held = new Set<string>();
+  private readonly heartbeat: NodeJS.Timeout;
 
-  private constructor(private readonly file: string) {}
+  private constructor(private readonly file: string) {
+    this.heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(file, now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
 
   static async acquire(dataDir: string): Promise<DataDirLock> {
     const file = join(dataDir, 'store.lock');
@@ -49,16 +61,17 @@ export class DataDirLock {
         } catch {
           // Unreadable lock: the holder died while writing it.
         }
+        const silentFor = Date.now() - (await stat(file).then((s) => s.mtimeMs, () => 0));
         const sameHost = !holder.host || holder.host === hostname();
-        if (holder.pid && holder.pid !== process.pid && sameHost && isAlive(holder.pid)) {
+        const holderGone =
+          silentFor > STALE_AFTER_MS || !holder.pid || (sameHost && (holder.pid === process.pid || !isAlive(holder.pid)));
+        if (!holderGone) {
           throw new DataDirLockedError(
-            `Another assistant process (pid ${holder.pid}) is already using the data directory ${dataDir}. ` +
-              'Stop it first, or give this one its own DATA_DIR.'
-          );
-        }
-        if (!sameHost) {
-          throw new DataDirLockedError(
-            `The data directory ${dataDir} is locked by host ${holder.host}. Remove ${file} only if that host no longer uses it.`
+            sameHost
+              ? `Another assistant process (pid ${holder.pid}) is already using the data directory ${dataDir}. ` +
+                  'Stop it first, or give this one its own DATA_DIR.'
+              : `The data directory ${dataDir} is in use by host ${holder.host} (seen ${Math.round(silentFor / 1000)} s ago). ` +
+                  `If that host is gone, the lock is released ${STALE_AFTER_MS / 1000} s after its last sign of life.`
           );
         }
         await unlink(file).catch(() => undefined);
@@ -68,6 +81,7 @@ export class DataDirLock {
   }
 
   async release(): Promise<void> {
+    clearInterval(this.heartbeat);
     DataDirLock.held.delete(this.file);
     await unlink(this.file).catch(() => undefined);
   }
