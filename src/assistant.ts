@@ -78,7 +78,7 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const adapter = createChannelAdapter(config);
     const dedupe = new DuplicateActivityFilter();
     const ordering = new SerializedConversationTurns();
-    adapter.use(new UnhandledInvokeGuard()).use(dedupe).use(ordering);
+    adapter.use(new UnhandledInvokeGuard(logger)).use(dedupe).use(ordering);
     const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
     installTurnErrorHandler(adapter, { logger, conversationState, apology });
 
