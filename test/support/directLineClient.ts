@@ -1,16 +1,9 @@
 import WebSocket from 'ws';
 import type { ChannelActivity } from './standInChannel.js';
+import type { WebChatSession } from '../../src/webchat/tokenService.js';
 
 /** What POST /api/webchat/token answers. */
-export interface WebChatSessionBody {
-  token: string;
-  conversationId: string;
-  expires_in: number;
-  userId: string;
-  ticket: string;
-  returning: boolean;
-  mode: 'local' | 'azure';
-}
+export type WebChatSessionBody = WebChatSession;
 
 export interface HttpResult<T = any> {
   status: number;
