@@ -45,13 +45,29 @@ export interface AssistantOptions {
 
 /** The composition root: builds every part once and hands each what it needs. */
 export async function createAssistant(config: AppConfig, logger: Logger, options: AssistantOptions = {}): Promise<Assistant> {
-  const content = await loadContent(options.contentDir ?? join(PROJECT_ROOT, 'content'));
   const dataDir = resolve(config.DATA_DIR);
-  const storage: Storage =
+  // The store is read from disk while the content is parsed and the recognizer trained: opening a
+  // large JSON store is mostly waiting for the disk.
+  const opening: Promise<Storage> = (async () =>
     options.storage ??
     (config.STORAGE === 'blob'
       ? SafeBlobsStorage.fromConnectionString(config.BLOB_CONNECTION_STRING!, config.BLOB_CONTAINER)
-      : await DurableJsonStorage.open(dataDir));
+      : await DurableJsonStorage.open(dataDir)))();
+  // Awaited below; until then a failure to open must not count as an unhandled rejection.
+  opening.catch(() => undefined);
+  let content: AssistantContent;
+  let local: LocalRecognizer;
+  try {
+    content = await loadContent(options.contentDir ?? join(PROJECT_ROOT, 'content'));
+    local = LocalRecognizer.fromContent(content);
+  } catch (error) {
+    await opening.then(
+      (s) => (s instanceof DurableJsonStorage ? s.close() : undefined),
+      () => undefined
+    );
+    throw error;
+  }
+  const storage = await opening;
   const closeStorage = async () => {
     if (storage instanceof DurableJsonStorage) await storage.close();
   };
@@ -61,7 +77,6 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const progress = new ProgressRepository(storage, logger);
     const plan = new OnboardingPlan(content.plan);
     const insights = new InsightsLog(join(dataDir, 'insights.jsonl'));
-    const local = LocalRecognizer.fromContent(content);
     const recognizer = createRecognizer(config, local, content, logger);
     const deps: ConversationDeps = {
       content,

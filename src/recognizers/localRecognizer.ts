@@ -82,7 +82,10 @@ export class LocalRecognizer implements UtteranceRecognizer {
   private readonly idf = new Map<string, number>();
   private readonly vocabulary = new Map<string, number>();
   private readonly vocabularyByLength = new Map<number, string[]>();
-  private readonly index = new Map<string, Array<[number, number]>>();
+  /** Feature → the examples that have it and their weight (typed arrays: the hot loop of recognition). */
+  private readonly index = new Map<string, { ids: Int32Array; weights: Float64Array }>();
+  /** Feature → the labels whose centroid has it (positions in classifier.labels) and the centroid's weight. */
+  private readonly centroidIndex = new Map<string, { labels: Int32Array; weights: Float64Array }>();
   private readonly typoCache = new Map<string, string>();
   /** Messages that are exactly a command word or a training phrasing, by their canonical tokens. */
   private readonly exact = new Map<string, string>();
@@ -112,19 +115,23 @@ export class LocalRecognizer implements UtteranceRecognizer {
     for (const f of featureSets) for (const k of f.features.keys()) df.set(k, (df.get(k) ?? 0) + 1);
     const n = featureSets.length;
     for (const [k, c] of df) this.idf.set(k, Math.log(1 + n / c));
+    const postingLists = new Map<string, Array<[number, number]>>();
     for (const f of featureSets) {
       const vector = this.weigh(f.features);
       const i = this.examples.push({ label: f.label, vector }) - 1;
       for (const [k, w] of vector) {
-        const postings = this.index.get(k) ?? [];
+        const postings = postingLists.get(k) ?? [];
         postings.push([i, w]);
-        this.index.set(k, postings);
+        postingLists.set(k, postings);
       }
       const centroid = this.centroids.get(f.label) ?? new Map<string, number>();
       for (const [k, w] of vector) centroid.set(k, (centroid.get(k) ?? 0) + w);
       this.centroids.set(f.label, centroid);
     }
     for (const [label, c] of this.centroids) this.centroids.set(label, this.splitNorm(c));
+    for (const [k, postings] of postingLists) {
+      this.index.set(k, { ids: Int32Array.from(postings, (p) => p[0]), weights: Float64Array.from(postings, (p) => p[1]) });
+    }
     // Word features only: character trigrams would multiply training time for little gain (the
     // nearest-phrasing similarity already covers spelling). Training is deterministic, so a model
     // trained once for the same phrasings is reused (tests and restarts start fast).
@@ -138,6 +145,19 @@ export class LocalRecognizer implements UtteranceRecognizer {
           { epochs: 12, l2: 1e-5, ...this.settings.classifierTraining }
         );
     if (!cached) trainedModels.set(cacheKey, this.classifier.toModel());
+    // Centroids by feature, for scoring every label in one pass over the message's features.
+    const byFeature = new Map<string, Array<[number, number]>>();
+    this.classifier.labels.forEach((label, position) => {
+      for (const [k, c] of this.centroids.get(label)!) {
+        if (!c) continue;
+        const list = byFeature.get(k) ?? [];
+        list.push([position, c]);
+        byFeature.set(k, list);
+      }
+    });
+    for (const [k, list] of byFeature) {
+      this.centroidIndex.set(k, { labels: Int32Array.from(list, (e) => e[0]), weights: Float64Array.from(list, (e) => e[1]) });
+    }
   }
 
   /** Training phrasings of every entry and command in both languages, plus the off-topic examples. */
@@ -205,8 +225,9 @@ export class LocalRecognizer implements UtteranceRecognizer {
     for (const [k, w] of query) {
       const postings = this.index.get(k);
       if (!postings) continue;
-      const isWord = !k.startsWith('c:');
-      for (const [i, ew] of postings) (isWord ? wordSims : sims)[i] += w * ew;
+      const target = k.startsWith('c:') ? sims : wordSims;
+      const { ids, weights } = postings;
+      for (let p = 0; p < ids.length; p++) target[ids[p]!]! += w * weights[p]!;
     }
     const ww = this.settings.wordWeight;
     for (let i = 0; i < this.examples.length; i++) {
@@ -218,17 +239,21 @@ export class LocalRecognizer implements UtteranceRecognizer {
     const probabilities = this.classifier.predict(wordFeatures(query));
     const probabilityOf = new Map(this.classifier.labels.map((l, i) => [l, probabilities[i]!]));
     const cw = this.settings.classifierWeight;
+    // Each label's centroid similarity, words and characters apart, summed in the message's feature order.
+    const labels = this.classifier.labels;
+    const centroidWords = new Float64Array(labels.length);
+    const centroidChars = new Float64Array(labels.length);
+    for (const [k, w] of query) {
+      const entry = this.centroidIndex.get(k);
+      if (!entry) continue;
+      const target = k.startsWith('c:') ? centroidChars : centroidWords;
+      for (let j = 0; j < entry.labels.length; j++) target[entry.labels[j]!]! += w * entry.weights[j]!;
+    }
     const scored: Array<{ label: string; score: number }> = [];
-    for (const label of this.classifier.labels) {
+    for (let position = 0; position < labels.length; position++) {
+      const label = labels[position]!;
       const nearest = best.get(label) ?? 0;
-      const centroid = this.centroids.get(label)!;
-      let centroidWords = 0;
-      let centroidChars = 0;
-      for (const [k, w] of query) {
-        const c = centroid.get(k);
-        if (c) (k.startsWith('c:') ? (centroidChars += w * c) : (centroidWords += w * c));
-      }
-      const similarity = 0.7 * nearest + 0.3 * (ww * centroidWords + (1 - ww) * centroidChars);
+      const similarity = 0.7 * nearest + 0.3 * (ww * centroidWords[position]! + (1 - ww) * centroidChars[position]!);
       let score = (1 - cw) * similarity + cw * probabilityOf.get(label)!;
       if (!onTopic && label.startsWith('entry:')) score *= this.settings.offTopicPenalty;
       // Commands are short ("menu", "show my progress"); a long question sharing one word with them is not one.

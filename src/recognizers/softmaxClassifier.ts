@@ -5,6 +5,7 @@
 export interface TrainedModel {
   labels: string[];
   features: string[];
+  /** Feature-major: the weight of feature f for label c is weights[f * labels.length + c]. */
   weights: Float64Array;
   bias: Float64Array;
 }
@@ -40,8 +41,10 @@ export class SoftmaxClassifier {
     for (const e of examples) for (const k of e.features.keys()) if (!this.featureIndex.has(k)) this.featureIndex.set(k, this.featureIndex.size);
     const C = labels.length;
     const F = this.featureIndex.size;
-    this.weights = new Float64Array(C * F);
-    this.bias = new Float64Array(C);
+    // Feature-major layout (weights[f * C + c]): an example touches a few features, and all classes of
+    // one feature sit together, so training walks memory in order instead of jumping by F every class.
+    const weights = (this.weights = new Float64Array(C * F));
+    const bias = (this.bias = new Float64Array(C));
     const gradSq = new Float64Array(C * F).fill(1e-8);
     const biasSq = new Float64Array(C).fill(1e-8);
     const labelIndex = new Map(labels.map((l, i) => [l, i]));
@@ -62,20 +65,20 @@ export class SoftmaxClassifier {
         [data[i], data[j]] = [data[j]!, data[i]!];
       }
       for (const ex of data) {
-        this.scoresInto(ex.idx, ex.val, scores);
+        const { idx, val } = ex;
+        this.scoresInto(idx, val, scores);
         softmaxInPlace(scores);
         for (let c = 0; c < C; c++) {
           const g = scores[c]! - (c === ex.y ? 1 : 0);
           if (Math.abs(g) < 1e-3) continue;
-          const base = c * F;
-          for (let n = 0; n < ex.idx.length; n++) {
-            const w = base + ex.idx[n]!;
-            const grad = g * ex.val[n]! + l2 * this.weights[w]!;
+          for (let n = 0; n < idx.length; n++) {
+            const w = idx[n]! * C + c;
+            const grad = g * val[n]! + l2 * weights[w]!;
             gradSq[w]! += grad * grad;
-            this.weights[w]! -= (lr * grad) / Math.sqrt(gradSq[w]!);
+            weights[w]! -= (lr * grad) / Math.sqrt(gradSq[w]!);
           }
           biasSq[c]! += g * g;
-          this.bias[c]! -= (lr * g) / Math.sqrt(biasSq[c]!);
+          bias[c]! -= (lr * g) / Math.sqrt(biasSq[c]!);
         }
       }
     }
@@ -97,13 +100,15 @@ export class SoftmaxClassifier {
     return softmaxInPlace(scores);
   }
 
+  /** Each class's score: its bias plus its weights times the values, summed in feature order. */
   private scoresInto(idx: Int32Array, val: Float64Array, out: Float64Array): void {
-    const F = this.featureIndex.size;
-    for (let c = 0; c < out.length; c++) {
-      let s = this.bias[c]!;
-      const base = c * F;
-      for (let n = 0; n < idx.length; n++) s += this.weights[base + idx[n]!]! * val[n]!;
-      out[c] = s;
+    const C = out.length;
+    const weights = this.weights;
+    out.set(this.bias);
+    for (let n = 0; n < idx.length; n++) {
+      const base = idx[n]! * C;
+      const v = val[n]!;
+      for (let c = 0; c < C; c++) out[c]! += weights[base + c]! * v;
     }
   }
 }

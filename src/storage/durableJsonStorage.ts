@@ -1,16 +1,13 @@
-import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Low } from 'lowdb';
 import type { Storage, StoreItems } from 'botbuilder';
-import { DurableJsonFile, StoreFileCorruptError, syncDirectory } from './durableFile.js';
+import { readWhole, StoreFileCorruptError, StoreSnapshotFile, syncDirectory, type SnapshotLines, type StoreSnapshot } from './durableFile.js';
 import { DataDirLock } from './dataDirLock.js';
 
 /** The lowdb database: every item kept as its JSON text, so reads copy by parsing and snapshots are cheap. */
-interface Snapshot {
-  format: 1;
-  items: Record<string, string>;
-}
+type Snapshot = StoreSnapshot;
 
 /** One journal line: the writes and deletes of one storage call. */
 interface JournalRecord {
@@ -37,7 +34,6 @@ export interface DurableJsonStorageOptions {
  * does not grow with the number of stored users.
  */
 export class DurableJsonStorage implements Storage {
-  private readonly items = new Map<string, string>();
   private pendingLines: string[] = [];
   private pendingWaiters: Waiter[] = [];
   private flushing: Promise<void> | null = null;
@@ -47,6 +43,9 @@ export class DurableJsonStorage implements Storage {
 
   private constructor(
     private readonly db: Low<Snapshot>,
+    /** Each item's JSON text, or its line in the snapshot it was loaded from (decoded when first read). */
+    private readonly items: Map<string, string | number>,
+    private readonly lines: SnapshotLines | undefined,
     private readonly journalPath: string,
     private readonly snapshotPath: string,
     private journal: FileHandle,
@@ -61,13 +60,11 @@ export class DurableJsonStorage implements Storage {
     try {
       const snapshotPath = join(dir, 'store.json');
       const journalPath = join(dir, 'store.journal');
-      const file = new DurableJsonFile<Snapshot>(snapshotPath);
-      const db = new Low<Snapshot>(file, { format: 1, items: {} });
+      const file = new StoreSnapshotFile(snapshotPath);
+      const db = new Low<Snapshot>(file, { format: 2, items: new Map() });
       await db.read();
-      if (!db.data || typeof db.data !== 'object' || typeof db.data.items !== 'object' || db.data.items === null) {
-        throw new StoreFileCorruptError(snapshotPath, new Error('no "items" object'));
-      }
-      const items = new Map<string, string>(Object.entries(db.data.items));
+      const { items, lines } = db.data;
+      db.data = { format: 2, items: new Map() };
       const validLength = await replayJournal(journalPath, items);
       // A snapshot rewrite cut short by a crash leaves a temp file nobody else would remove.
       await file.removeLeftovers();
@@ -77,14 +74,14 @@ export class DurableJsonStorage implements Storage {
       await syncDirectory(dir);
       const storage = new DurableJsonStorage(
         db,
+        items,
+        lines,
         journalPath,
         snapshotPath,
         journal,
         lock,
         options.compactAfterBytes ?? 16 * 1024 * 1024
       );
-      items.forEach((v, k) => storage.items.set(k, v));
-      db.data.items = {};
       storage.journalBytes = validLength;
       storage.snapshotBytes = await stat(snapshotPath).then((s) => s.size, () => 0);
       return storage;
@@ -92,6 +89,15 @@ export class DurableJsonStorage implements Storage {
       await lock.release();
       throw error;
     }
+  }
+
+  /** An item's JSON text; an item still in the loaded snapshot's bytes is decoded and kept as text. */
+  private text(key: string): string | undefined {
+    const stored = this.items.get(key);
+    if (typeof stored !== 'number') return stored;
+    const text = this.lines!.text(stored);
+    this.items.set(key, text);
+    return text;
   }
 
   /** How many items are stored (for health and benchmarks). */
@@ -103,7 +109,7 @@ export class DurableJsonStorage implements Storage {
     if (!Array.isArray(keys)) throw new TypeError('Storage.read: keys must be an array');
     const found: StoreItems = {};
     for (const key of keys) {
-      const text = this.items.get(key);
+      const text = this.text(key);
       if (text !== undefined) found[key] = JSON.parse(text);
     }
     return found;
@@ -117,15 +123,17 @@ export class DurableJsonStorage implements Storage {
     // Check every eTag before changing anything, so a conflict leaves the batch unapplied.
     for (const key of keys) {
       const change = changes[key];
-      const existing = this.items.get(key);
+      const existing = this.text(key);
       const eTag = change?.eTag;
-      if (existing !== undefined && eTag && eTag !== '*' && JSON.parse(existing).eTag !== eTag) {
+      if (existing !== undefined && eTag && eTag !== '*' && storedETag(existing) !== eTag) {
         throw new Error(`Storage: error writing "${key}" due to eTag conflict.`);
       }
     }
     const record: Record<string, string> = {};
     for (const key of keys) {
-      const text = JSON.stringify({ ...changes[key], eTag: randomUUID() });
+      // The eTag goes last, where storedETag finds it without parsing the item.
+      const { eTag: _previous, ...item } = changes[key] ?? {};
+      const text = JSON.stringify({ ...item, eTag: randomUUID() });
       this.items.set(key, text);
       record[key] = text;
     }
@@ -197,11 +205,11 @@ export class DurableJsonStorage implements Storage {
    * between the two replays the old journal over the new snapshot, which only repeats writes.
    */
   private async compact(): Promise<void> {
-    this.db.data = { format: 1, items: Object.fromEntries(this.items) };
+    this.db.data = { format: 2, items: this.items, lines: this.lines };
     try {
       await this.db.write();
     } finally {
-      this.db.data.items = {};
+      this.db.data = { format: 2, items: new Map() };
     }
     await this.journal.truncate(0);
     await this.journal.datasync();
@@ -210,23 +218,30 @@ export class DurableJsonStorage implements Storage {
   }
 }
 
-/** Applies the journal to the items; returns the length of its valid prefix. */
-async function replayJournal(path: string, items: Map<string, string>): Promise<number> {
-  let text: string;
+const ETAG_SUFFIX = /,?"eTag":"([0-9a-f-]{36})"\}$/;
+
+/** The eTag of a stored item: read from the end of its text (where write puts it), else parsed. */
+function storedETag(text: string): unknown {
+  const match = ETAG_SUFFIX.exec(text.slice(-48));
+  return match ? match[1] : (JSON.parse(text) as { eTag?: unknown }).eTag;
+}
+
+/** Applies the journal to the items; returns the length of its valid prefix. Read as bytes: a journal may outgrow a string. */
+async function replayJournal(path: string, items: Map<string, string | number>): Promise<number> {
+  let buffer: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    buffer = await readWhole(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
   let offset = 0;
-  while (offset < text.length) {
-    const end = text.indexOf('\n', offset);
+  while (offset < buffer.length) {
+    const end = buffer.indexOf(0x0a, offset);
     if (end === -1) break; // torn tail: never acknowledged
-    const line = text.slice(offset, end);
     let record: JournalRecord;
     try {
-      record = JSON.parse(line) as JournalRecord;
+      record = JSON.parse(buffer.toString('utf8', offset, end)) as JournalRecord;
     } catch (error) {
       throw new StoreFileCorruptError(path, error);
     }
@@ -234,5 +249,5 @@ async function replayJournal(path: string, items: Map<string, string>): Promise<
     for (const key of record.d ?? []) items.delete(key);
     offset = end + 1;
   }
-  return Buffer.byteLength(text.slice(0, offset), 'utf8');
+  return offset;
 }
