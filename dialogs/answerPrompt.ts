@@ -20,6 +20,8 @@ export type PromptAnswer = { kind: 'step'; choice: StepChoice; value?: string } 
 
 export interface AnswerPromptOptions extends PromptOptions {
   validations: AnswerExpectation;
+  /** Said with the first showing of the prompt only (not when it is asked again after an interruption). */
+  lead?: string;
 }
 
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
@@ -71,8 +73,13 @@ export class AnswerPrompt extends Prompt<PromptAnswer> {
     super(dialogId, validator);
   }
 
-  protected async onPrompt(context: TurnContext, _state: object, options: PromptOptions, isRetry: boolean): Promise<void> {
-    const activity = isRetry && options.retryPrompt ? options.retryPrompt : options.prompt;
+  protected async onPrompt(context: TurnContext, state: { leadShown?: boolean }, options: PromptOptions, isRetry: boolean): Promise<void> {
+    let activity = isRetry && options.retryPrompt ? options.retryPrompt : options.prompt;
+    const lead = (options as AnswerPromptOptions).lead;
+    if (lead && !state.leadShown && typeof activity === 'object') {
+      activity = { ...activity, text: lead };
+      state.leadShown = true;
+    }
     if (activity) await context.sendActivity(typeof activity === 'string' ? { text: activity, inputHint: InputHints.ExpectingInput } : activity);
   }
 

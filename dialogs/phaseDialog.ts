@@ -13,6 +13,8 @@ export interface PhaseOptions {
   startAt?: string;
   /** Steps already asked in this pass, so "Not yet" moves on instead of asking again. */
   visited?: string[];
+  /** What was just recorded ("✓ … is done"), said in the same message as the next step's card. */
+  notice?: string;
 }
 
 export const phaseDialogId = (phase: OnboardingPhaseDefinition) => `phase.${phase.id}`;
@@ -39,12 +41,15 @@ export class PhaseDialog extends ComponentDialog {
     const target = options.startAt
       ? inPhase.find((p) => p.step.id === options.startAt)
       : inPhase.find((p) => !visited.includes(p.step.id) && !isSettled(progress?.steps[p.step.id]?.status));
-    if (!target) return step.endDialog();
+    if (!target) {
+      if (options.notice) await step.context.sendActivity(options.notice);
+      return step.endDialog();
+    }
     const t = this.deps.content.text;
+    // One message per turn where possible: the confirmation and the phase intro ride with the card.
+    const lines = options.notice ? [options.notice] : [];
     if (!options.startAt && visited.length === 0 && inPhase.every((p) => !progress?.steps[p.step.id])) {
-      await step.context.sendActivity(
-        `**${t.t(language, 'phase.header', { number: target.phaseNumber, title: this.phase.title[language] })}**: ${this.phase.intro[language]}`
-      );
+      lines.push(`**${t.t(language, 'phase.header', { number: target.phaseNumber, title: this.phase.title[language] })}**: ${this.phase.intro[language]}`);
     }
     (step.values as { stepId?: string }).stepId = target.step.id;
     const card = stepCard({
@@ -57,6 +62,7 @@ export class PhaseDialog extends ComponentDialog {
     });
     const prompt: AnswerPromptOptions = {
       prompt: MessageFactory.attachment(card),
+      lead: lines.length > 0 ? lines.join('\n\n') : undefined,
       retryPrompt: MessageFactory.text(t.t(language, 'step.retry')),
       validations: { kind: 'step', stepId: target.step.id, collects: target.step.collects }
     };
@@ -99,7 +105,6 @@ export class PhaseDialog extends ComponentDialog {
     const title = planned.step[language].title;
     const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
     if (value && value.kind !== 'signInOption') said.push(t.t(language, 'step.valueSaved', { masked: value.shown }));
-    await step.context.sendActivity(said.join(' '));
-    return step.replaceDialog(`${this.id}.steps`, { visited: [...visited, stepId] });
+    return step.replaceDialog(`${this.id}.steps`, { visited: [...visited, stepId], notice: said.join(' ') });
   }
 }
