@@ -1,4 +1,4 @@
-import { open, readdir, rename, readFile, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { dirname, basename, join } from 'node:path';
 import type { Adapter } from 'lowdb';
@@ -22,51 +22,37 @@ export class StoreFileCorruptError extends Error {
   }
 }
 
+/** The temp file a durable replacement of `file` writes first. */
+function tempFileFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+}
+
 /**
- * A lowdb adapter whose write is durable: temp file, fsync, rename over the old file, fsync the
+ * Replaces `file` durably: writes a temp file, fsyncs it, renames it over the old file, fsyncs the
  * directory. lowdb's own TextFile adapter never fsyncs, so a crash could leave an empty file.
  */
-export class DurableJsonFile<T> implements Adapter<T> {
-  constructor(private readonly file: string) {}
-
-  async read(): Promise<T | null> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      throw new StoreFileCorruptError(this.file, error);
-    }
-  }
-
-  /** Deletes temp files of writes a killed process never finished (call only while holding the data directory). */
-  async removeLeftovers(): Promise<void> {
-    const dir = dirname(this.file);
-    const prefix = `.${basename(this.file)}.`;
-    for (const name of await readdir(dir)) {
-      if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
-    }
-  }
-
-  async write(data: T): Promise<void> {
-    const temp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.tmp`);
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(data));
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
+export async function replaceFileDurably(file: string, writeBody: (handle: FileHandle) => Promise<void>): Promise<void> {
+  const temp = tempFileFor(file);
+  const handle = await open(temp, 'w');
+  try {
+    await writeBody(handle);
+    await handle.sync();
+  } catch (error) {
     await handle.close();
-    await rename(temp, this.file);
-    await syncDirectory(dirname(this.file));
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  await rename(temp, file);
+  await syncDirectory(dirname(file));
+}
+
+/** Deletes temp files of replacements a killed process never finished (only while holding the data directory). */
+export async function removeTempLeftovers(file: string): Promise<void> {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
   }
 }
 
@@ -116,11 +102,7 @@ const CHUNK_BYTES = 1 << 20;
  * fsync). Format 1 files (one JSON document whose values are JSON strings) are still read.
  */
 export class StoreSnapshotFile implements Adapter<StoreSnapshot> {
-  private readonly temps: DurableJsonFile<unknown>;
-
-  constructor(private readonly file: string) {
-    this.temps = new DurableJsonFile<unknown>(file);
-  }
+  constructor(private readonly file: string) {}
 
   async read(): Promise<StoreSnapshot | null> {
     let buffer: Buffer;
@@ -138,16 +120,14 @@ export class StoreSnapshotFile implements Adapter<StoreSnapshot> {
   }
 
   removeLeftovers(): Promise<void> {
-    return this.temps.removeLeftovers();
+    return removeTempLeftovers(this.file);
   }
 
   async write(data: StoreSnapshot): Promise<void> {
     // A point-in-time copy of the entries: the store keeps changing while the chunks are written.
     const entries = [...data.items];
     const lines = data.lines;
-    const temp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.tmp`);
-    const handle = await open(temp, 'w');
-    try {
+    await replaceFileDurably(this.file, async (handle) => {
       let crc = 0;
       let parts: Buffer[] = [];
       let pending = 0;
@@ -182,15 +162,7 @@ export class StoreSnapshotFile implements Adapter<StoreSnapshot> {
       add(Buffer.from(text, 'utf8'));
       await flush();
       await handle.write(`},"count":${entries.length},"crc32":${crc}}\n`);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
-    await rename(temp, this.file);
-    await syncDirectory(dirname(this.file));
+    });
   }
 }
 
