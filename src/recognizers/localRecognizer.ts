@@ -261,8 +261,8 @@ export class LocalRecognizer implements UtteranceRecognizer {
       scored.push({ label, score });
     }
     scored.sort((a, b) => b.score - a.score);
-    // An off-topic example beating every real label is the strongest "none" signal there is.
-    if (scored[0]?.label === NONE) return { decision: 'none', candidates: this.toCandidates(scored.slice(1, 4)), language, source: 'local' };
+    // Off-topic beat every real label: suggesting the runner-up topics would only look random.
+    if (scored[0]?.label === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
     const candidates = this.toCandidates(scored.slice(0, 6));
     return { decision: decide(candidates, this.settings), candidates, language, source: 'local' };
   }
