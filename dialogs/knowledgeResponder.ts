@@ -23,14 +23,6 @@ export class KnowledgeResponder {
     this.byId = new Map(knowledge.map((e) => [e.id, e]));
   }
 
-  has(entryId: string): boolean {
-    return this.byId.has(entryId);
-  }
-
-  entry(entryId: string): KnowledgeEntry | undefined {
-    return this.byId.get(entryId);
-  }
-
   async sendAnswer(context: TurnContext, entryId: string, language: Language, via: 'text' | 'button'): Promise<boolean> {
     const entry = this.byId.get(entryId);
     if (!entry) return false;

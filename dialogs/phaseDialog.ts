@@ -75,9 +75,10 @@ export class PhaseDialog extends ComponentDialog {
     const expect = (pc.options as AnswerPromptOptions).validations;
     if (expect.kind !== 'step') return false;
     const { user, language } = turnInfo(pc.context);
-    const planned = this.deps.plan.find(expect.stepId, (await this.deps.progress.get(user))?.profile);
+    const progress = await this.deps.progress.get(user);
+    const planned = this.deps.plan.find(expect.stepId, progress?.profile);
     if (!planned) return true;
-    const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, await this.deps.progress.get(user));
+    const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, progress);
     if (check.ok) return true;
     await pc.context.sendActivity(this.deps.content.text.t(language, check.messageKey, check.vars));
     return false;
@@ -93,9 +94,7 @@ export class PhaseDialog extends ComponentDialog {
     if (answer.kind !== 'step' || !planned) return step.replaceDialog(`${this.id}.steps`, { visited });
     const t = this.deps.content.text;
     if (answer.choice === 'more') {
-      const [first, ...others] = planned.step.learnMore;
-      await this.deps.responder.sendAnswer(step.context, first!, language, 'button');
-      void others;
+      await this.deps.responder.sendAnswer(step.context, planned.step.learnMore[0]!, language, 'button');
       return step.replaceDialog(`${this.id}.steps`, { startAt: stepId, visited });
     }
     const check = checkStepValue(planned.step, answer.choice, answer.value, progress);

@@ -1,4 +1,4 @@
-import type { Language, CommandIntentName } from '../content/schema.js';
+import type { Language } from '../content/schema.js';
 
 /** What a message may be: a knowledge entry, or a command such as "show my progress". */
 export interface Candidate {
@@ -35,14 +35,6 @@ export interface DecisionThresholds {
 export function decide(candidates: Candidate[], t: DecisionThresholds): Decision {
   const [top, second] = candidates;
   if (!top || top.score < t.floor) return 'none';
-  if (second && second.score >= t.floor && top.score - second.score < t.margin && !sameCommandFamily(top, second)) return 'clarify';
+  if (second && second.score >= t.floor && top.score - second.score < t.margin) return 'clarify';
   return top.score >= t.answer ? 'answer' : 'clarify';
-}
-
-function sameCommandFamily(a: Candidate, b: Candidate): boolean {
-  return a.kind === 'command' && b.kind === 'command' && a.id === b.id;
-}
-
-export function isCommand(candidate: Candidate | undefined, name: CommandIntentName): boolean {
-  return candidate?.kind === 'command' && candidate.id === name;
 }
