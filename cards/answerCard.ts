@@ -1,7 +1,7 @@
 import type { Attachment } from 'botbuilder';
 import type { KnowledgeEntry, Language } from '../src/content/schema.js';
 import type { UiText } from '../src/content/uiText.js';
-import { button, cardAttachment } from './renderCard.js';
+import { button, cardAttachment, type CardMemo } from './renderCard.js';
 
 /** Splits an answer into display paragraphs; "- " lines become bullets. */
 export function answerParagraphs(answer: string): string[] {
@@ -23,12 +23,13 @@ export function answerPlainText(entry: KnowledgeEntry, language: Language, text:
   ].join('\n\n');
 }
 
-export function answerCard(
-  entry: KnowledgeEntry,
-  related: KnowledgeEntry[],
-  language: Language,
-  text: UiText
-): Attachment {
+export function answerCard(entry: KnowledgeEntry, related: KnowledgeEntry[], language: Language, text: UiText, memo?: CardMemo): Attachment {
+  if (!memo) return buildAnswerCard(entry, related, language, text);
+  const key = ['answer', entry.id, language, ...related.map((r) => r.id)].join('\u0000');
+  return memo.get(key, () => buildAnswerCard(entry, related, language, text));
+}
+
+function buildAnswerCard(entry: KnowledgeEntry, related: KnowledgeEntry[], language: Language, text: UiText): Attachment {
   const source = entry.sources[0]!;
   return cardAttachment('answer', {
     lang: language,

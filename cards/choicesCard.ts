@@ -1,6 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import type { Language } from '../src/content/schema.js';
-import { cardAttachment, type SubmitButton } from './renderCard.js';
+import { cardAttachment, type CardMemo, type SubmitButton } from './renderCard.js';
 
 export interface ChoicesCardInput {
   language: Language;
@@ -11,7 +11,11 @@ export interface ChoicesCardInput {
 }
 
 /** A message with buttons: menus, yes/no questions, "Did you mean…?", fallbacks. */
-export function choicesCard(input: ChoicesCardInput): Attachment {
+export function choicesCard(input: ChoicesCardInput, memo?: CardMemo): Attachment {
+  return memo ? memo.get(`choices\u0000${JSON.stringify(input)}`, () => buildChoicesCard(input)) : buildChoicesCard(input);
+}
+
+function buildChoicesCard(input: ChoicesCardInput): Attachment {
   const lines = [input.title, input.text, input.note].filter(Boolean) as string[];
   const options = input.buttons.map((b, i) => `${i + 1}. ${b.title}`);
   return cardAttachment('choices', {

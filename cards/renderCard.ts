@@ -26,6 +26,38 @@ export function cardAttachment(name: CardTemplateName, data: object): Attachment
   return CardFactory.adaptiveCard(expandCard(name, data));
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Cards that depend only on content and a few inputs (a step, an answer, a menu), built once per
+ * key. People ask the same questions and walk the same steps, and filling a template costs far more
+ * than a lookup. Shared and frozen: nothing may change a card after it is built.
+ */
+export class CardMemo {
+  private readonly cards = new Map<string, Attachment>();
+
+  constructor(private readonly capacity = 2000) {}
+
+  get(key: string, build: () => Attachment): Attachment {
+    let card = this.cards.get(key);
+    if (card) {
+      // Least recently used goes first.
+      this.cards.delete(key);
+    } else {
+      card = deepFreeze(build());
+      if (this.cards.size >= this.capacity) this.cards.delete(this.cards.keys().next().value!);
+    }
+    this.cards.set(key, card);
+    return card;
+  }
+}
+
 /**
  * Action.Submit data: the action as an object (Teams requires an object), plus Teams' messageBack so
  * the user sees what they chose in the conversation. Web Chat sends the whole object back.

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import type { Language } from '../src/content/schema.js';
 import type { UiText } from '../src/content/uiText.js';
 import type { PlannedStep } from '../src/onboarding/onboardingPlan.js';
-import { button, cardAttachment } from './renderCard.js';
+import { button, cardAttachment, type CardMemo } from './renderCard.js';
 
 export interface StepCardInput {
   planned: PlannedStep;
@@ -17,7 +17,13 @@ export interface StepCardInput {
 const SIGN_IN_OPTIONS = ['gckey', 'sign-in-partner', 'undecided'] as const;
 
 /** One onboarding step: what to do, why, what done means, the official link, and the four answers. */
-export function stepCard(input: StepCardInput): Attachment {
+export function stepCard(input: StepCardInput, memo?: CardMemo): Attachment {
+  if (!memo) return buildStepCard(input);
+  const { planned, total, notes, language, currentValue } = input;
+  return memo.get(['step', planned.step.id, language, planned.number, total, currentValue ?? '', ...notes].join('\u0000'), () => buildStepCard(input));
+}
+
+function buildStepCard(input: StepCardInput): Attachment {
   const { planned, language: lang, text } = input;
   const step = planned.step;
   const words = step[lang];

@@ -5,7 +5,7 @@ import {
   type PromptValidator,
   type DialogContext
 } from 'botbuilder-dialogs';
-import { InputHints, type TurnContext } from 'botbuilder';
+import { InputHints, type Activity, type TurnContext } from 'botbuilder';
 import type { StepValueKind } from '../src/content/schema.js';
 import type { StepChoice } from '../cards/cardActions.js';
 import type { AnswerWords } from './userInput.js';
@@ -18,11 +18,19 @@ export type AnswerExpectation =
 
 export type PromptAnswer = { kind: 'step'; choice: StepChoice; value?: string } | { kind: 'yesNo'; yes: boolean };
 
+/**
+ * What an open question keeps in dialog state: what it accepts and a short lead-in. The card itself
+ * is drawn each time the question is shown (by the dialog that owns it), so conversation state stays
+ * small, and a question asked again shows current progress in the current language.
+ */
 export interface AnswerPromptOptions extends PromptOptions {
   validations: AnswerExpectation;
   /** Said with the first showing of the prompt only (not when it is asked again after an interruption). */
   lead?: string;
 }
+
+/** Draws the question: a card the first time and after an interruption, a short hint on a retry. */
+export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isRetry: boolean) => Promise<Partial<Activity>>;
 
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
 
@@ -69,18 +77,23 @@ export function openQuestionAccepts(dc: DialogContext, words: AnswerWords): bool
 }
 
 export class AnswerPrompt extends Prompt<PromptAnswer> {
-  constructor(dialogId: string, private readonly words: AnswerWords, validator?: PromptValidator<PromptAnswer>) {
+  constructor(
+    dialogId: string,
+    private readonly words: AnswerWords,
+    private readonly draw: DrawQuestion,
+    validator?: PromptValidator<PromptAnswer>
+  ) {
     super(dialogId, validator);
   }
 
   protected async onPrompt(context: TurnContext, state: { leadShown?: boolean }, options: PromptOptions, isRetry: boolean): Promise<void> {
-    let activity = isRetry && options.retryPrompt ? options.retryPrompt : options.prompt;
-    const lead = (options as AnswerPromptOptions).lead;
-    if (lead && !state.leadShown && typeof activity === 'object') {
-      activity = { ...activity, text: lead };
+    const { validations, lead } = options as AnswerPromptOptions;
+    let activity = await this.draw(context, validations, isRetry);
+    if (lead && !state.leadShown && !isRetry) {
+      activity = { ...activity, text: activity.text ? `${lead}\n\n${activity.text}` : lead };
       state.leadShown = true;
     }
-    if (activity) await context.sendActivity(typeof activity === 'string' ? { text: activity, inputHint: InputHints.ExpectingInput } : activity);
+    await context.sendActivity({ inputHint: InputHints.ExpectingInput, ...activity });
   }
 
   protected async onRecognize(context: TurnContext, _state: object, options: PromptOptions): Promise<PromptRecognizerResult<PromptAnswer>> {

@@ -5,7 +5,7 @@ import type { InsightsLog } from '../src/insights/insightsLog.js';
 import type { Candidate } from '../src/recognizers/recognition.js';
 import { answerCard } from '../cards/answerCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
-import { button, type SubmitButton } from '../cards/renderCard.js';
+import { button, type CardMemo, type SubmitButton } from '../cards/renderCard.js';
 import { isCompactTurn } from './turnContext.js';
 
 /** Entries shown under "Popular questions" and as fallback suggestions when nothing is close. */
@@ -18,7 +18,8 @@ export class KnowledgeResponder {
   constructor(
     knowledge: KnowledgeEntry[],
     private readonly text: UiText,
-    private readonly insights: InsightsLog
+    private readonly insights: InsightsLog,
+    private readonly cards?: CardMemo
   ) {
     this.byId = new Map(knowledge.map((e) => [e.id, e]));
   }
@@ -28,7 +29,7 @@ export class KnowledgeResponder {
     if (!entry) return false;
     // Compact (group chats, channels): the answer and its source, without the related-question buttons.
     const related = isCompactTurn(context) ? [] : entry.related.map((id) => this.byId.get(id)).filter((e): e is KnowledgeEntry => !!e);
-    await context.sendActivity(MessageFactory.attachment(answerCard(entry, related, language, this.text)));
+    await context.sendActivity(MessageFactory.attachment(answerCard(entry, related, language, this.text, this.cards)));
     this.insights.record({ type: 'answered', entryId, language, via });
     return true;
   }
@@ -36,7 +37,7 @@ export class KnowledgeResponder {
   async sendClarify(context: TurnContext, candidates: Candidate[], language: Language, commandTitle: (name: string) => string): Promise<void> {
     const buttons = candidates.slice(0, 3).map((c) => this.candidateButton(c, language, commandTitle));
     buttons.push(button(this.text.t(language, 'clarify.none'), { action: 'command', command: 'talk_to_expert' }));
-    await context.sendActivity(MessageFactory.attachment(choicesCard({ language, title: this.text.t(language, 'clarify.title'), buttons })));
+    await context.sendActivity(MessageFactory.attachment(choicesCard({ language, title: this.text.t(language, 'clarify.title'), buttons }, this.cards)));
     this.insights.record({ type: 'clarified', candidates: candidates.slice(0, 3).map((c) => c.id), language });
   }
 
@@ -55,7 +56,7 @@ export class KnowledgeResponder {
 
   async sendPopular(context: TurnContext, language: Language): Promise<void> {
     const buttons = POPULAR.filter((id) => this.byId.has(id)).map((id) => button(this.byId.get(id)![language].title, { action: 'answer', entryId: id }));
-    await context.sendActivity(MessageFactory.attachment(choicesCard({ language, title: this.text.t(language, 'popular.title'), buttons })));
+    await context.sendActivity(MessageFactory.attachment(choicesCard({ language, title: this.text.t(language, 'popular.title'), buttons }, this.cards)));
   }
 
   recordFeedback(entryId: string, helpful: boolean, language: Language): void {

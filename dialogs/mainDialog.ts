@@ -288,7 +288,7 @@ export class MainDialog extends ComponentDialog {
       button(this.t(language, 'menu.expert'), { action: 'command', command: 'talk_to_expert' }),
       button(this.t(language, 'menu.switchLanguage'), { action: 'setLanguage', language: other })
     ];
-    await dc.context.sendActivity(MessageFactory.attachment(choicesCard({ language, text: this.t(language, 'menu.prompt'), buttons })));
+    await dc.context.sendActivity(MessageFactory.attachment(choicesCard({ language, text: this.t(language, 'menu.prompt'), buttons }, this.deps.cards)));
     if (withPopular && !isCompactTurn(dc.context)) await this.deps.responder.sendPopular(dc.context, language);
   }
 }

@@ -1,9 +1,9 @@
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
-import { MessageFactory } from 'botbuilder';
+import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
 import { isSettled } from '../src/onboarding/onboardingPlan.js';
 import { stepCard } from '../cards/stepCard.js';
-import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
+import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
 import { turnInfo } from './turnContext.js';
 import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import type { ConversationDeps } from './conversationDeps.js';
@@ -26,7 +26,11 @@ export class PhaseDialog extends ComponentDialog {
   constructor(private readonly phase: OnboardingPhaseDefinition, private readonly deps: ConversationDeps) {
     super(phaseDialogId(phase));
     this.promptId = `${this.id}.answer`;
-    this.addDialog(new AnswerPrompt(this.promptId, deps.content.answerWords, (pc) => this.validate(pc)));
+    this.addDialog(
+      new AnswerPrompt(this.promptId, deps.content.answerWords, (context, expect, isRetry) => this.draw(context, expect, isRetry), (pc) =>
+        this.validate(pc)
+      )
+    );
     this.addDialog(new WaterfallDialog(`${this.id}.steps`, [(s) => this.ask(s), (s) => this.handle(s)]));
     this.initialDialogId = `${this.id}.steps`;
   }
@@ -52,21 +56,33 @@ export class PhaseDialog extends ComponentDialog {
       lines.push(`**${t.t(language, 'phase.header', { number: target.phaseNumber, title: this.phase.title[language] })}**: ${this.phase.intro[language]}`);
     }
     (step.values as { stepId?: string }).stepId = target.step.id;
-    const card = stepCard({
-      planned: target,
-      total: planned.length,
-      notes: this.deps.plan.notesFor(target.step, progress?.profile, language),
-      language,
-      text: t,
-      currentValue: target.step.collects === 'signInOption' ? progress?.values.signInOption : undefined
-    });
     const prompt: AnswerPromptOptions = {
-      prompt: MessageFactory.attachment(card),
       lead: lines.length > 0 ? lines.join('\n\n') : undefined,
-      retryPrompt: MessageFactory.text(t.t(language, 'step.retry')),
       validations: { kind: 'step', stepId: target.step.id, collects: target.step.collects }
     };
     return step.prompt(this.promptId, prompt);
+  }
+
+  /** The step's card, from the user's progress as it is now; a retry gets a one-line reminder. */
+  private async draw(context: TurnContext, expect: AnswerExpectation, isRetry: boolean): Promise<Partial<Activity>> {
+    const { user, language } = turnInfo(context);
+    const t = this.deps.content.text;
+    const retry = () => MessageFactory.text(t.t(language, 'step.retry'));
+    if (isRetry || expect.kind !== 'step') return retry();
+    const progress = await this.deps.progress.get(user);
+    const planned = this.deps.plan.stepsFor(progress?.profile);
+    const target = planned.find((p) => p.step.id === expect.stepId);
+    if (!target) return retry();
+    return MessageFactory.attachment(
+      stepCard({
+        planned: target,
+        total: planned.length,
+        notes: this.deps.plan.notesFor(target.step, progress?.profile, language),
+        language,
+        text: t,
+        currentValue: target.step.collects === 'signInOption' ? progress?.values.signInOption : undefined
+      }, this.deps.cards)
+    );
   }
 
   /** A value that does not validate gets its exact problem explained, and the step is asked again. */

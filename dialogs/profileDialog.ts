@@ -1,9 +1,9 @@
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
-import { MessageFactory } from 'botbuilder';
+import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { ImporterProfile } from '../src/content/schema.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
-import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
+import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
 import { turnInfo } from './turnContext.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
@@ -16,7 +16,7 @@ type Question = 'resident' | 'broker' | 'rm';
 export class ProfileDialog extends ComponentDialog {
   constructor(private readonly deps: ConversationDeps) {
     super(PROFILE_DIALOG);
-    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords));
+    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords, async (context, expect, isRetry) => this.draw(context, expect, isRetry)));
     this.addDialog(
       new WaterfallDialog(`${PROFILE_DIALOG}.steps`, [
         (s) => this.ask(s, 'resident'),
@@ -29,26 +29,26 @@ export class ProfileDialog extends ComponentDialog {
   }
 
   private async ask(step: WaterfallStepContext, question: Question) {
-    const { language } = turnInfo(step.context);
-    const t = (k: string) => this.deps.content.text.t(language, k);
-    const card = (retry: boolean) =>
-      MessageFactory.attachment(
-        choicesCard({
-          language,
-          text: t(`profile.${question}`),
-          note: retry ? t('profile.retry') : undefined,
-          buttons: [
-            button(t(`profile.${question}.yes`), { action: 'choose', question: `profile.${question}`, value: 'yes' }),
-            button(t(`profile.${question}.no`), { action: 'choose', question: `profile.${question}`, value: 'no' })
-          ]
-        })
-      );
-    const options: AnswerPromptOptions = {
-      prompt: card(false),
-      retryPrompt: card(true),
-      validations: { kind: 'yesNo', question: `profile.${question}` }
-    };
+    const options: AnswerPromptOptions = { validations: { kind: 'yesNo', question: `profile.${question}` } };
     return step.prompt(PROMPT, options);
+  }
+
+  /** The yes/no card; a retry says what is expected above the same buttons. */
+  private draw(context: TurnContext, expect: AnswerExpectation, isRetry: boolean): Partial<Activity> {
+    const { language } = turnInfo(context);
+    const t = (k: string) => this.deps.content.text.t(language, k);
+    const question = expect.kind === 'yesNo' ? expect.question : 'profile.resident';
+    return MessageFactory.attachment(
+      choicesCard({
+        language,
+        text: t(question),
+        note: isRetry ? t('profile.retry') : undefined,
+        buttons: [
+          button(t(`${question}.yes`), { action: 'choose', question, value: 'yes' }),
+          button(t(`${question}.no`), { action: 'choose', question, value: 'no' })
+        ]
+      }, this.deps.cards)
+    );
   }
 
   private async record(step: WaterfallStepContext, answered: Question, next?: Question) {

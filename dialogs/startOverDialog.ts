@@ -1,5 +1,5 @@
 import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
-import { MessageFactory } from 'botbuilder';
+import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import { AnswerPrompt, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
@@ -13,15 +13,20 @@ const PROMPT = 'startOver.confirm';
 export class StartOverDialog extends ComponentDialog {
   constructor(private readonly deps: ConversationDeps) {
     super(START_OVER_DIALOG);
-    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords));
+    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords, async (context) => this.draw(context)));
     this.addDialog(new WaterfallDialog(`${START_OVER_DIALOG}.steps`, [(s) => this.confirm(s), (s) => this.apply(s)]));
     this.initialDialogId = `${START_OVER_DIALOG}.steps`;
   }
 
   private async confirm(step: WaterfallStepContext) {
-    const { language } = turnInfo(step.context);
+    const options: AnswerPromptOptions = { validations: { kind: 'yesNo', question: 'startOver' } };
+    return step.prompt(PROMPT, options);
+  }
+
+  private draw(context: TurnContext): Partial<Activity> {
+    const { language } = turnInfo(context);
     const t = (k: string) => this.deps.content.text.t(language, k);
-    const card = MessageFactory.attachment(
+    return MessageFactory.attachment(
       choicesCard({
         language,
         text: t('startOver.confirm'),
@@ -29,10 +34,8 @@ export class StartOverDialog extends ComponentDialog {
           button(t('startOver.yes'), { action: 'choose', question: 'startOver', value: 'yes' }, 'destructive'),
           button(t('startOver.no'), { action: 'choose', question: 'startOver', value: 'no' })
         ]
-      })
+      }, this.deps.cards)
     );
-    const options: AnswerPromptOptions = { prompt: card, retryPrompt: card, validations: { kind: 'yesNo', question: 'startOver' } };
-    return step.prompt(PROMPT, options);
   }
 
   private async apply(step: WaterfallStepContext) {

@@ -149,7 +149,7 @@ class BotProcess {
 
   static async start(kind: BotKind, dataDir: string, cpuProf: boolean): Promise<BotProcess> {
     const spawned = performance.now();
-    const execArgv = cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(process.cwd(), 'bench-profiles')] : [];
+    const execArgv = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(process.cwd(), 'bench-profiles')] : []), ...(process.env.BENCH_BOT_FLAGS?.split(' ').filter(Boolean) ?? [])];
     const child = fork(SCRIPT, ['--serve', kind, '--data-dir', dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<ReadyMessage>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`bot ${kind} did not start within 60 s`)), 60_000);

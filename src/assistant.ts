@@ -14,9 +14,11 @@ import { createRecognizer } from './recognizers/createRecognizer.js';
 import { createChannelAdapter, installTurnErrorHandler } from './botAdapter.js';
 import { DuplicateActivityFilter, SerializedConversationTurns } from './middleware/turnOrdering.js';
 import { UnhandledInvokeGuard } from './middleware/invokeGuard.js';
+import { OneMessagePerTurn } from './middleware/oneMessagePerTurn.js';
 import { createHttpServer, type HttpServer, type RouteModule } from './server.js';
 import { createWebChat } from './webchat/webChat.js';
 import { KnowledgeResponder } from '../dialogs/knowledgeResponder.js';
+import { CardMemo } from '../cards/renderCard.js';
 import { LanguagePreferences } from '../dialogs/languagePreferences.js';
 import { MainDialog } from '../dialogs/mainDialog.js';
 import { CarmAssistantBot } from '../dialogs/carmAssistantBot.js';
@@ -78,11 +80,13 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const plan = new OnboardingPlan(content.plan);
     const insights = new InsightsLog(join(dataDir, 'insights.jsonl'));
     const recognizer = createRecognizer(config, local, content, logger);
+    const cards = new CardMemo();
     const deps: ConversationDeps = {
       content,
       plan,
       progress,
-      responder: new KnowledgeResponder(content.knowledge, content.text, insights),
+      cards,
+      responder: new KnowledgeResponder(content.knowledge, content.text, insights, cards),
       recognizer,
       languages: new LanguagePreferences(userState),
       logger
@@ -93,13 +97,14 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const adapter = createChannelAdapter(config);
     const dedupe = new DuplicateActivityFilter();
     const ordering = new SerializedConversationTurns();
-    adapter.use(new UnhandledInvokeGuard(logger)).use(dedupe).use(ordering);
+    const oneMessage = new OneMessagePerTurn();
+    adapter.use(new UnhandledInvokeGuard(logger)).use(dedupe).use(ordering).use(oneMessage);
     const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
     installTurnErrorHandler(adapter, { logger, conversationState, apology });
 
     const runTurn = (context: TurnContext) => bot.run(context);
     const modules: RouteModule[] = [
-      await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering], apology, dataDir, content })
+      await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering, oneMessage], apology, dataDir, content })
     ];
     const http = createHttpServer({ adapter, runTurn, logger, version: VERSION, modules });
 

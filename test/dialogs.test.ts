@@ -12,6 +12,7 @@ import { InsightsLog } from '../src/insights/insightsLog.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import { KnowledgeResponder } from '../dialogs/knowledgeResponder.js';
 import { LanguagePreferences } from '../dialogs/languagePreferences.js';
+import { CardMemo } from '../cards/renderCard.js';
 import { MainDialog } from '../dialogs/mainDialog.js';
 import { setTurnInfo } from '../dialogs/turnContext.js';
 import { readUserInput } from '../dialogs/userInput.js';
@@ -38,6 +39,7 @@ describe('Onboarding dialogs with DialogTestClient', () => {
       content,
       plan: new OnboardingPlan(content.plan),
       progress,
+      cards: new CardMemo(),
       responder: new KnowledgeResponder(content.knowledge, content.text, new InsightsLog('/dev/null')),
       recognizer: LocalRecognizer.fromContent(content),
       languages: new LanguagePreferences(userState),

@@ -4,8 +4,8 @@ import { button, buttons, visibleText, type ChannelActivity, type ChannelConvers
 
 const last = (replies: ChannelActivity[]) => replies[replies.length - 1]!;
 const stepTitle = (replies: ChannelActivity[]) => {
-  const card = [...replies].reverse().find((r) => r.attachments?.[0]?.content?.body?.[1]?.text)?.attachments[0].content;
-  return card?.body?.[1]?.text as string | undefined;
+  const cards = replies.flatMap((r) => r.attachments ?? []).map((a) => a.content);
+  return [...cards].reverse().find((c) => c?.body?.[1]?.text)?.body[1].text as string | undefined;
 };
 
 /** Answers the three profile questions with buttons. */
