@@ -4,7 +4,6 @@ import {
   type Activity,
   type ConversationState,
   type Mention,
-  type UserState,
   type StatePropertyAccessor,
   type ChannelAccount
 } from 'botbuilder';
@@ -68,8 +67,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   constructor(
     private readonly deps: ConversationDeps,
     private readonly mainDialog: MainDialog,
-    private readonly conversationState: ConversationState,
-    private readonly userState: UserState
+    private readonly conversationState: ConversationState
   ) {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
@@ -99,9 +97,10 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     this.onEvent(async (context, next) => {
       const value = context.activity.value as { language?: unknown } | undefined;
       if (context.activity.name === 'setLanguage' && (value?.language === 'en' || value?.language === 'fr')) {
-        const { language, chosen } = await this.deps.languages.resolve(context);
+        const user = this.userRef(context);
+        const { language, chosen } = await this.deps.languages.resolve(context, user);
         const input: UserInput = { text: '', action: { action: 'setLanguage', language: value.language as Language } };
-        setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input, compact: isGroupConversation(context) });
+        setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: isGroupConversation(context) });
         await this.mainDialog.run(context, this.dialogStateFor(context));
       }
       await next();
@@ -111,7 +110,6 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   override async run(context: TurnContext): Promise<void> {
     await super.run(context);
     await this.conversationState.saveChanges(context, false);
-    await this.userState.saveChanges(context, false);
   }
 
   /**
@@ -140,11 +138,12 @@ export class CarmAssistantBot extends TeamsActivityHandler {
       if (!mentioned && (activity.value === undefined || activity.value === null)) return false;
     }
     if (typeof activity.text === 'string' && (group || activity.channelId === 'msteams')) activity.text = stripTeamsMentions(activity);
-    const { language, chosen } = await this.deps.languages.resolve(context);
+    const user = this.userRef(context);
+    const { language, chosen } = await this.deps.languages.resolve(context, user);
     let input = readUserInput(activity);
     // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
     if (group && !input.text && !input.action && !input.unreadableSubmit) input = { text: '', action: { action: 'command', command: 'greeting' } };
-    setTurnInfo(context, { user: this.userRef(context), language, languageChosen: chosen, input, compact: group });
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group });
     return true;
   }
 
@@ -157,7 +156,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     }
     const user = this.userRef(context, userId);
     const compact = isGroupConversation(context);
-    const { language, chosen } = await this.deps.languages.resolve(context);
+    const { language, chosen } = await this.deps.languages.resolve(context, user);
     setTurnInfo(context, { user, language, languageChosen: chosen, input: { text: '' }, compact });
     const t = (key: string, vars?: Record<string, string | number>) => this.deps.content.text.t(language, key, vars);
     // In a channel the installer's own progress is nobody else's business: the greeting stays generic.

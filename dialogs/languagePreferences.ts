@@ -1,16 +1,16 @@
-import type { StatePropertyAccessor, TurnContext, UserState } from 'botbuilder';
+import type { TurnContext } from 'botbuilder';
 import type { Language } from '../src/content/schema.js';
+import type { ProgressRepository, UserRef } from '../src/onboarding/progressRepository.js';
 
-/** The language a user chose explicitly, remembered per user; otherwise the channel's locale decides. */
+/**
+ * The language a user chose explicitly, kept in their record with their progress (read once per
+ * turn anyway); otherwise the channel's locale decides.
+ */
 export class LanguagePreferences {
-  private readonly chosen: StatePropertyAccessor<Language | undefined>;
+  constructor(private readonly progress: ProgressRepository) {}
 
-  constructor(userState: UserState) {
-    this.chosen = userState.createProperty<Language | undefined>('preferredLanguage');
-  }
-
-  async resolve(context: TurnContext): Promise<{ language: Language; chosen: boolean }> {
-    const chosen = await this.chosen.get(context);
+  async resolve(context: TurnContext, user: UserRef): Promise<{ language: Language; chosen: boolean }> {
+    const chosen = (await this.progress.get(user))?.language;
     if (chosen === 'en' || chosen === 'fr') return { language: chosen, chosen: true };
     return { language: LanguagePreferences.fromLocale(context.activity.locale), chosen: false };
   }
@@ -19,7 +19,9 @@ export class LanguagePreferences {
     return typeof locale === 'string' && /^fr\b/i.test(locale) ? 'fr' : 'en';
   }
 
-  async choose(context: TurnContext, language: Language): Promise<void> {
-    await this.chosen.set(context, language);
+  async choose(user: UserRef, language: Language): Promise<void> {
+    await this.progress.update(user, (p) => {
+      p.language = language;
+    });
   }
 }

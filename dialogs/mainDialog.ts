@@ -2,6 +2,7 @@ import {
   ComponentDialog,
   Dialog,
   DialogSet,
+  type DialogStateManagerConfiguration,
   DialogTurnStatus,
   type DialogContext,
   type DialogState,
@@ -23,6 +24,8 @@ import { MAX_TEXT_LENGTH } from './userInput.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export const MAIN_DIALOG = 'main';
+/** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
+const STATE_CONFIGURATION_KEY = 'DialogStateManagerConfiguration';
 
 /**
  * The root of every conversation. Each message is routed here first: an answer to the open question
@@ -31,6 +34,13 @@ export const MAIN_DIALOG = 'main';
  * to an interruption.
  */
 export class MainDialog extends ComponentDialog {
+  /**
+   * The memory scopes every dialog context of a turn uses. botbuilder builds them afresh each turn
+   * unless given (as DialogManager's stateConfiguration does); they hold no state, so the first
+   * turn's set serves all the others.
+   */
+  private stateConfiguration?: DialogStateManagerConfiguration;
+
   constructor(private readonly deps: ConversationDeps) {
     super(MAIN_DIALOG);
     this.addDialog(new OnboardingDialog(deps));
@@ -39,9 +49,11 @@ export class MainDialog extends ComponentDialog {
 
   /** Runs the conversation for one message turn. */
   async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
+    if (this.stateConfiguration) context.turnState.set(STATE_CONFIGURATION_KEY, this.stateConfiguration);
     const dialogSet = new DialogSet(accessor);
     dialogSet.add(this);
     const dc = await dialogSet.createContext(context);
+    this.stateConfiguration ??= context.turnState.get(STATE_CONFIGURATION_KEY);
     const result = await dc.continueDialog();
     if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.id);
   }
@@ -229,7 +241,7 @@ export class MainDialog extends ComponentDialog {
 
   private async switchLanguage(dc: DialogContext, language: Language): Promise<void> {
     const info = turnInfo(dc.context);
-    await this.deps.languages.choose(dc.context, language);
+    await this.deps.languages.choose(info.user, language);
     info.language = language;
     info.languageChosen = true;
     await dc.context.sendActivity(this.t(language, 'language.switched'));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConversationState, UserState, type Storage, type TurnContext } from 'botbuilder';
+import { ConversationState, type Storage, type TurnContext } from 'botbuilder';
 import type { AppConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { loadContent, type AssistantContent } from './content/loadContent.js';
@@ -75,8 +75,8 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
   };
   try {
     const conversationState = new ConversationState(storage);
-    const userState = new UserState(storage);
-    const progress = new ProgressRepository(storage, logger);
+    // The JSON store locks its data directory: this process is its only writer.
+    const progress = new ProgressRepository(storage, { exclusiveStore: storage instanceof DurableJsonStorage, logger });
     const plan = new OnboardingPlan(content.plan);
     const insights = new InsightsLog(join(dataDir, 'insights.jsonl'));
     const recognizer = createRecognizer(config, local, content, logger);
@@ -88,11 +88,11 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
       cards,
       responder: new KnowledgeResponder(content.knowledge, content.text, insights, cards),
       recognizer,
-      languages: new LanguagePreferences(userState),
+      languages: new LanguagePreferences(progress),
       logger
     };
     const mainDialog = new MainDialog(deps);
-    const bot = new CarmAssistantBot(deps, mainDialog, conversationState, userState);
+    const bot = new CarmAssistantBot(deps, mainDialog, conversationState);
 
     const adapter = createChannelAdapter(config);
     const dedupe = new DuplicateActivityFilter();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { MemoryStorage, UserState, type Activity, type Middleware } from 'botbuilder';
+import { MemoryStorage, type Activity, type Middleware } from 'botbuilder';
 import { DialogTestClient } from 'botbuilder-testing';
 import { loadContent, type AssistantContent } from '../src/content/loadContent.js';
 import { PROJECT_ROOT } from '../src/assistant.js';
@@ -34,7 +34,6 @@ describe('Onboarding dialogs with DialogTestClient', () => {
     const storage = new MemoryStorage();
     const progress = new ProgressRepository(storage);
     const logger = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }) as never);
-    const userState = new UserState(storage);
     const deps = {
       content,
       plan: new OnboardingPlan(content.plan),
@@ -42,7 +41,7 @@ describe('Onboarding dialogs with DialogTestClient', () => {
       cards: new CardMemo(),
       responder: new KnowledgeResponder(content.knowledge, content.text, new InsightsLog('/dev/null')),
       recognizer: LocalRecognizer.fromContent(content),
-      languages: new LanguagePreferences(userState),
+      languages: new LanguagePreferences(progress),
       logger
     };
     // What the bot does before the dialogs run: who, which language, what was said or clicked.

@@ -5,7 +5,9 @@ import { PROJECT_ROOT } from '../src/assistant.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import { decide } from '../src/recognizers/recognition.js';
 import { buildReport } from '../scripts/report.js';
-import { scrubQuestion } from '../src/insights/insightsLog.js';
+import { InsightsLog, scrubQuestion } from '../src/insights/insightsLog.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import { buttons, visibleText, button } from './support/standInChannel.js';
 
@@ -181,5 +183,25 @@ describe('Answering questions over HTTP', () => {
     assert.match(unanswered, /bake bread/);
     assert.doesNotMatch(unanswered, /871000006|bob@example\.com/);
     assert.equal(scrubQuestion('call me at 613-555-0199'), 'call me at [number]');
+  });
+
+  it('keeps every event, in order, when many arrive at once (they are written in batches)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carm-insights-'));
+    try {
+      const log = new InsightsLog(join(dir, 'sub', 'insights.jsonl'));
+      for (let i = 0; i < 300; i++) log.record({ type: 'answered', entryId: `e${i}`, language: i % 2 ? 'fr' : 'en', via: 'text' });
+      await log.flush();
+      log.record({ type: 'feedback', entryId: 'last', helpful: true, language: 'en' });
+      await log.flush();
+      const events = await InsightsLog.readAll(join(dir, 'sub', 'insights.jsonl'));
+      assert.equal(events.length, 301);
+      assert.deepEqual(
+        events.slice(0, 300).map((e) => (e as { entryId: string }).entryId),
+        Array.from({ length: 300 }, (_, i) => `e${i}`)
+      );
+      assert.equal(events[300]!.type, 'feedback');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -152,6 +152,27 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
   });
 
+  it('start over erases the checklist and the numbers given, but not the language the user chose', async () => {
+    const c = bot.conversation({ locale: 'en-CA' });
+    await c.say('in french please');
+    await c.say('commencer');
+    await answerProfile(c, true, true, true);
+    await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
+    await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
+    await c.say('123456782');
+    let r = await c.say('recommencer');
+    r = await c.click(button(r, /recommencer/i));
+    assert.match(visibleText(r), /effacée/);
+    const user = { channelId: 'emulator', userId: c.userId };
+    const record = await bot.assistant.progress.get(user);
+    assert.deepEqual(record?.steps, {});
+    assert.deepEqual(record?.values, {});
+    assert.equal(record?.profile, undefined);
+    assert.equal(record?.language, 'fr');
+    r = await bot.conversation({ locale: 'en-CA', userId: c.userId }).say('what is a CAD?');
+    assert.match(visibleText(r), /Dernière révision/);
+  });
+
   it('a double click or a retried activity never advances twice', async () => {
     const c = bot.conversation();
     await c.say('start');

@@ -92,6 +92,79 @@ describe('ProgressRepository', () => {
     await repo.reset(user);
     assert.equal(await repo.get(user), undefined);
   });
+
+  /** The store, counting reads. */
+  const counted = (inner: Storage) => {
+    const counter = { reads: 0 };
+    const wrapped: Storage = {
+      read: (keys) => {
+        counter.reads++;
+        return inner.read(keys);
+      },
+      write: (changes) => inner.write(changes),
+      delete: (keys) => inner.delete(keys)
+    };
+    return { storage: wrapped, counter };
+  };
+
+  it('as the only writer of its store, serves what it last read or wrote without reading again, read-only', async () => {
+    const { storage: s, counter } = counted(storage);
+    const repo = new ProgressRepository(s, { exclusiveStore: true });
+    assert.equal(await repo.get(user), undefined);
+    const saved = await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    const reads = counter.reads;
+    for (let i = 0; i < 5; i++) assert.deepEqual(await repo.get(user), saved);
+    assert.equal(counter.reads, reads);
+    const got = (await repo.get(user))!;
+    assert.throws(() => {
+      got.steps.b = { status: 'done', at: 'y' };
+    }, TypeError);
+    // And it survives a restart: a new repository reads the record from the store.
+    assert.deepEqual((await new ProgressRepository(storage).get(user))!.steps, { a: { status: 'done', at: 'x' } });
+  });
+
+  it('on shared storage, sees another process’s update at once (reads every time, validates only what changed)', async () => {
+    const mine = new ProgressRepository(storage);
+    const other = new ProgressRepository(storage);
+    await mine.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    assert.ok((await mine.get(user))!.steps.a);
+    await other.update(user, (p) => {
+      p.steps.b = { status: 'later', at: 'y' };
+    });
+    assert.deepEqual(Object.keys((await mine.get(user))!.steps).sort(), ['a', 'b']);
+    await other.reset(user);
+    assert.equal(await mine.get(user), undefined);
+  });
+
+  it('never serves a record older than its last completed update, with reads and updates interleaved', async () => {
+    // Reads that take a while, so they overlap updates of the same user; writes that are instant.
+    const memory = new MemoryStorage();
+    const slow: Storage = {
+      read: async (keys) => {
+        const r = await memory.read(keys);
+        await new Promise((res) => setTimeout(res, Math.random() * 4));
+        return r;
+      },
+      write: (changes) => memory.write(changes),
+      delete: (keys) => memory.delete(keys)
+    };
+    const repo = new ProgressRepository(slow, { exclusiveStore: true });
+    for (let round = 1; round <= 80; round++) {
+      // A read that started before the update may finish after it: it must not be what is served next.
+      await Promise.all([
+        repo.get(user),
+        repo.update(user, (p) => {
+          p.steps[`s${round}`] = { status: 'done', at: 'now' };
+        }),
+        repo.get(user)
+      ]);
+      assert.equal(Object.keys((await repo.get(user))!.steps).length, round, `round ${round}`);
+    }
+  });
 });
 
 describe('BusinessNumber and ProgramAccountNumber', () => {

@@ -22,10 +22,14 @@ export function scrubQuestion(text: string): string {
     .replace(/\b\d{9}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]');
 }
 
-/** Appends events as JSON lines under DATA_DIR; losing the last few on a crash is acceptable. */
+/**
+ * Appends events as JSON lines under DATA_DIR; losing the last few on a crash is acceptable. Lines
+ * that arrive while a write is under way go out together in the next one.
+ */
 export class InsightsLog {
   private queue: Promise<void> = Promise.resolve();
   private ready: Promise<unknown>;
+  private pending: string[] = [];
 
   constructor(private readonly file: string) {
     this.ready = mkdir(dirname(file), { recursive: true });
@@ -33,10 +37,13 @@ export class InsightsLog {
 
   record(event: InsightEvent): void {
     const e = event.type === 'unanswered' ? { ...event, question: scrubQuestion(event.question) } : event;
-    const line = JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n';
+    this.pending.push(JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n');
+    if (this.pending.length > 1) return;
     this.queue = this.queue
-      .then(() => this.ready)
-      .then(() => appendFile(this.file, line))
+      .then(() => {
+        const lines = this.pending.splice(0).join('');
+        return this.ready.then(() => appendFile(this.file, lines));
+      })
       .catch(() => undefined);
   }
 

@@ -86,14 +86,19 @@ export class OneMessagePerTurn implements Middleware {
 
 /** Folds consecutive plain replies: texts first, then the cards, as the user would read them. */
 export function merge(replies: Array<Partial<Activity>>): Array<Partial<Activity>> {
+  if (replies.length === 1) return [{ ...replies[0] }];
   const out: Array<Partial<Activity>> = [];
+  const sizes: number[] = [];
   for (const reply of replies) {
     const last = out.at(-1);
     const cardsBeforeText = !!last?.attachments?.length && !!reply.text;
-    if (!last || cardsBeforeText || size(last) + size(reply) > MAX_MERGED_BYTES) {
+    const replySize = size(reply);
+    if (!last || cardsBeforeText || sizes.at(-1)! + replySize > MAX_MERGED_BYTES) {
       out.push({ ...reply });
+      sizes.push(replySize);
       continue;
     }
+    sizes[sizes.length - 1]! += replySize;
     if (reply.text) last.text = last.text ? `${last.text}\n\n${reply.text}` : reply.text;
     if (reply.speak) last.speak = last.speak ? `${last.speak} ${reply.speak}` : reply.speak;
     if (reply.attachments?.length) {

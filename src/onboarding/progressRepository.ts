@@ -12,6 +12,32 @@ export interface UserRef {
 const MAX_ATTEMPTS = 8;
 const MAX_BACKOFF_MS = 250;
 
+export interface ProgressRepositoryOptions {
+  /**
+   * True when this process is the store's only writer (the JSON store holds a lock on its data
+   * directory): records it has read or written are then served from memory. With shared storage
+   * (Blob) every read goes to the store, and only the validation of an unchanged record is skipped.
+   */
+  exclusiveStore?: boolean;
+  /** Records kept in memory (the most recently used). */
+  cacheSize?: number;
+  logger?: Logger;
+}
+
+/** A record as last seen: null when the user has none; eTag unknown right after our own write. */
+interface Remembered {
+  progress: Readonly<OnboardingProgress> | null;
+  eTag?: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /**
  * Per-user onboarding progress with atomic read-modify-write. Updates of one user are queued in
  * this process, and each write carries the eTag it read, so even two processes (Blob storage) never
@@ -19,17 +45,44 @@ const MAX_BACKOFF_MS = 250;
  */
 export class ProgressRepository {
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly remembered = new Map<string, Remembered>();
+  /** Counts writes started: a read that overlapped one is not remembered (it may predate the write). */
+  private writesStarted = 0;
+  private readonly exclusive: boolean;
+  private readonly cacheSize: number;
+  private readonly logger?: Logger;
 
-  constructor(private readonly storage: Storage, private readonly logger?: Logger) {}
+  constructor(private readonly storage: Storage, options: ProgressRepositoryOptions = {}) {
+    this.exclusive = options.exclusiveStore ?? false;
+    this.cacheSize = options.cacheSize ?? 5000;
+    this.logger = options.logger;
+  }
 
   static key(user: UserRef): string {
     return `onboarding-progress/${encodeURIComponent(user.channelId)}/${encodeURIComponent(user.userId)}`;
   }
 
+  /** The user's progress, read-only (change it with `update`). */
   async get(user: UserRef): Promise<OnboardingProgress | undefined> {
     const key = ProgressRepository.key(user);
+    const known = this.remembered.get(key);
+    if (known && this.exclusive) {
+      this.remember(key, known);
+      return known.progress ?? undefined;
+    }
+    const writes = this.writesStarted;
     const found = (await this.storage.read([key]))[key];
-    return found ? this.parse(key, found) : undefined;
+    const current = writes === this.writesStarted;
+    if (!found) {
+      if (current) this.remember(key, { progress: null });
+      return undefined;
+    }
+    const eTag = typeof found.eTag === 'string' ? found.eTag : undefined;
+    // Unchanged since we last read or validated it: no need to validate again.
+    if (known?.progress && eTag !== undefined && known.eTag === eTag) return known.progress;
+    const progress = this.parse(key, found);
+    if (progress && current) this.remember(key, { progress: deepFreeze(progress), eTag });
+    return progress;
   }
 
   /** Applies `change` to the user's record (a fresh one if none) and stores it before resolving. */
@@ -44,10 +97,24 @@ export class ProgressRepository {
     return next;
   }
 
+  /** Erases the checklist and every value given; a language the person chose stays chosen. */
   async reset(user: UserRef): Promise<void> {
     const key = ProgressRepository.key(user);
-    await this.update(user, () => undefined);
+    const { language } = await this.update(user, () => undefined);
+    if (language) {
+      await this.update(user, () => ({ ...newOnboardingProgress(), language }));
+      return;
+    }
+    this.writesStarted++;
+    this.remembered.delete(key);
     await this.storage.delete([key]);
+    this.remember(key, { progress: null });
+  }
+
+  private remember(key: string, entry: Remembered): void {
+    this.remembered.delete(key);
+    this.remembered.set(key, entry);
+    if (this.remembered.size > this.cacheSize) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
   private async applyWithRetry(
@@ -68,9 +135,13 @@ export class ProgressRepository {
       // A change that changes nothing (a replayed submit) is not written: the record keeps its updatedAt and eTag.
       if (found && readable && isDeepStrictEqual(changed, current)) return current as OnboardingProgress;
       const next = OnboardingProgress.parse({ ...changed, updatedAt: new Date().toISOString() });
+      // Whatever happens to the write, what we remembered may no longer be what is stored.
+      this.writesStarted++;
+      this.remembered.delete(key);
       try {
         // No record yet: write with '*'; the eTag check only protects records that exist.
         await this.storage.write({ [key]: { ...next, eTag: found?.eTag ?? '*' } });
+        this.remember(key, { progress: deepFreeze(next) });
         return next;
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !/eTag conflict|precondition|412/i.test(String((error as Error).message ?? error))) throw error;
