@@ -86,12 +86,13 @@ export class AnswerPrompt extends Prompt<PromptAnswer> {
     super(dialogId, validator);
   }
 
-  protected async onPrompt(context: TurnContext, state: { leadShown?: boolean }, options: PromptOptions, isRetry: boolean): Promise<void> {
+  protected async onPrompt(context: TurnContext, _state: object, options: PromptOptions, isRetry: boolean): Promise<void> {
     const { validations, lead } = options as AnswerPromptOptions;
     let activity = await this.draw(context, validations, isRetry);
-    if (lead && !state.leadShown && !isRetry) {
+    if (lead && !isRetry) {
       activity = { ...activity, text: activity.text ? `${lead}\n\n${activity.text}` : lead };
-      state.leadShown = true;
+      // Said once: the options are the prompt's saved state.
+      delete (options as AnswerPromptOptions).lead;
     }
     await context.sendActivity({ inputHint: InputHints.ExpectingInput, ...activity });
   }

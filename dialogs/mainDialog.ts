@@ -40,6 +40,8 @@ export class MainDialog extends ComponentDialog {
    * turn's set serves all the others.
    */
   private stateConfiguration?: DialogStateManagerConfiguration;
+  /** The root dialog set of each dialog-state property (one for a personal chat, one per person in a group). */
+  private readonly dialogSets = new WeakMap<StatePropertyAccessor<DialogState>, DialogSet>();
 
   constructor(private readonly deps: ConversationDeps) {
     super(MAIN_DIALOG);
@@ -50,8 +52,12 @@ export class MainDialog extends ComponentDialog {
   /** Runs the conversation for one message turn. */
   async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
     if (this.stateConfiguration) context.turnState.set(STATE_CONFIGURATION_KEY, this.stateConfiguration);
-    const dialogSet = new DialogSet(accessor);
-    dialogSet.add(this);
+    let dialogSet = this.dialogSets.get(accessor);
+    if (!dialogSet) {
+      dialogSet = new DialogSet(accessor);
+      dialogSet.add(this);
+      this.dialogSets.set(accessor, dialogSet);
+    }
     const dc = await dialogSet.createContext(context);
     this.stateConfiguration ??= context.turnState.get(STATE_CONFIGURATION_KEY);
     const result = await dc.continueDialog();

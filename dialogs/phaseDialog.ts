@@ -52,6 +52,8 @@ export class PhaseDialog extends ComponentDialog {
     const t = this.deps.content.text;
     // One message per turn where possible: the confirmation and the phase intro ride with the card.
     const lines = options.notice ? [options.notice] : [];
+    // Said with this card only; the options stay in the saved dialog state.
+    delete options.notice;
     if (!options.startAt && visited.length === 0 && inPhase.every((p) => !progress?.steps[p.step.id])) {
       lines.push(`**${t.t(language, 'phase.header', { number: target.phaseNumber, title: this.phase.title[language] })}**: ${this.phase.intro[language]}`);
     }

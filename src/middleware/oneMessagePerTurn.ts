@@ -30,7 +30,19 @@ function isPlain(activity: Partial<Activity>): boolean {
   return true;
 }
 
-const size = (a: Partial<Activity>) => (a.text?.length ?? 0) + (a.attachments ? JSON.stringify(a.attachments).length : 0);
+/** Serialized sizes of cards seen; built cards are shared and frozen, so each is measured once. */
+const measured = new WeakMap<object, number>();
+
+function attachmentSize(attachment: object): number {
+  let bytes = measured.get(attachment);
+  if (bytes === undefined) {
+    bytes = JSON.stringify(attachment).length;
+    if (Object.isFrozen(attachment)) measured.set(attachment, bytes);
+  }
+  return bytes;
+}
+
+const size = (a: Partial<Activity>) => (a.text?.length ?? 0) + (a.attachments ?? []).reduce((sum, x) => sum + attachmentSize(x), 0);
 
 /**
  * Sends one message per turn where it reads the same: "✓ Done" and the next step's card, an answer

@@ -90,6 +90,11 @@ export class LocalRecognizer implements UtteranceRecognizer {
   /** Messages that are exactly a command word or a training phrasing, by their canonical tokens. */
   private readonly exact = new Map<string, string>();
   private readonly classifier: SoftmaxClassifier;
+  /** Each example's label, as its position in classifier.labels. */
+  private readonly exampleLabel: Int32Array;
+  /** Scratch space for one message's similarity to every example (recognition is synchronous). */
+  private readonly charSims: Float64Array;
+  private readonly wordSims: Float64Array;
 
   constructor(
     private readonly lexicon: Lexicon,
@@ -145,6 +150,10 @@ export class LocalRecognizer implements UtteranceRecognizer {
           { epochs: 12, l2: 1e-5, ...this.settings.classifierTraining }
         );
     if (!cached) trainedModels.set(cacheKey, this.classifier.toModel());
+    const labelPosition = new Map(this.classifier.labels.map((l, i) => [l, i]));
+    this.exampleLabel = Int32Array.from(this.examples, (e) => labelPosition.get(e.label)!);
+    this.charSims = new Float64Array(this.examples.length);
+    this.wordSims = new Float64Array(this.examples.length);
     // Centroids by feature, for scoring every label in one pass over the message's features.
     const byFeature = new Map<string, Array<[number, number]>>();
     this.classifier.labels.forEach((label, position) => {
@@ -219,9 +228,9 @@ export class LocalRecognizer implements UtteranceRecognizer {
     if (tokens.length === 0) return { decision: 'none', candidates: [], language, source: 'local' };
     const query = this.splitNorm(this.weighRaw(this.features(tokens)));
 
-    const best = new Map<string, number>();
-    const sims = new Float64Array(this.examples.length);
-    const wordSims = new Float64Array(this.examples.length);
+    const labels = this.classifier.labels;
+    const sims = this.charSims.fill(0);
+    const wordSims = this.wordSims.fill(0);
     for (const [k, w] of query) {
       const postings = this.index.get(k);
       if (!postings) continue;
@@ -230,17 +239,17 @@ export class LocalRecognizer implements UtteranceRecognizer {
       for (let p = 0; p < ids.length; p++) target[ids[p]!]! += w * weights[p]!;
     }
     const ww = this.settings.wordWeight;
-    for (let i = 0; i < this.examples.length; i++) {
+    // Each label's nearest phrasing.
+    const nearestOf = new Float64Array(labels.length);
+    for (let i = 0; i < sims.length; i++) {
       const s = ww * wordSims[i]! + (1 - ww) * sims[i]!;
-      const label = this.examples[i]!.label;
-      if (s > (best.get(label) ?? 0)) best.set(label, s);
+      const l = this.exampleLabel[i]!;
+      if (s > nearestOf[l]!) nearestOf[l] = s;
     }
     const onTopic = tokens.some((t) => this.lexicon.isDomainToken(t));
     const probabilities = this.classifier.predict(wordFeatures(query));
-    const probabilityOf = new Map(this.classifier.labels.map((l, i) => [l, probabilities[i]!]));
     const cw = this.settings.classifierWeight;
     // Each label's centroid similarity, words and characters apart, summed in the message's feature order.
-    const labels = this.classifier.labels;
     const centroidWords = new Float64Array(labels.length);
     const centroidChars = new Float64Array(labels.length);
     for (const [k, w] of query) {
@@ -252,9 +261,8 @@ export class LocalRecognizer implements UtteranceRecognizer {
     const scored: Array<{ label: string; score: number }> = [];
     for (let position = 0; position < labels.length; position++) {
       const label = labels[position]!;
-      const nearest = best.get(label) ?? 0;
-      const similarity = 0.7 * nearest + 0.3 * (ww * centroidWords[position]! + (1 - ww) * centroidChars[position]!);
-      let score = (1 - cw) * similarity + cw * probabilityOf.get(label)!;
+      const similarity = 0.7 * nearestOf[position]! + 0.3 * (ww * centroidWords[position]! + (1 - ww) * centroidChars[position]!);
+      let score = (1 - cw) * similarity + cw * probabilities[position]!;
       if (!onTopic && label.startsWith('entry:')) score *= this.settings.offTopicPenalty;
       // Commands are short ("menu", "show my progress"); a long question sharing one word with them is not one.
       if (label.startsWith('command:') && tokens.length > 4) score *= 4 / tokens.length;
