@@ -67,12 +67,25 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
   return yn ? { kind: 'yesNo', yes: yn === 'yes' } : undefined;
 }
 
+/**
+ * The innermost open question's expectation, read from the saved dialog stack. A component dialog
+ * keeps its own stack under `state.dialogs` (botbuilder's layout); walking it directly avoids
+ * building a dialog context per level on every turn.
+ */
+function openQuestion(dc: DialogContext): AnswerExpectation | undefined {
+  let instance = dc.activeDialog;
+  for (let depth = 0; instance && depth < 16; depth++) {
+    const state = instance.state as { dialogs?: { dialogStack?: Array<typeof instance> }; options?: Partial<AnswerPromptOptions> } | undefined;
+    const inner = state?.dialogs?.dialogStack?.at(-1);
+    if (!inner) return state?.options?.validations;
+    instance = inner;
+  }
+  return undefined;
+}
+
 /** True when the innermost open question would take this turn's input as its answer. */
 export function openQuestionAccepts(dc: DialogContext, words: AnswerWords): boolean {
-  let inner: DialogContext = dc;
-  while (inner.child) inner = inner.child;
-  const state = inner.activeDialog?.state as { options?: Partial<AnswerPromptOptions> } | undefined;
-  const expect = state?.options?.validations;
+  const expect = openQuestion(dc);
   return !!expect && interpretAnswer(expect, dc.context, words) !== undefined;
 }
 

@@ -22,7 +22,10 @@ export class OnboardingDialog extends ComponentDialog {
   constructor(private readonly deps: ConversationDeps) {
     super(ONBOARDING_DIALOG);
     this.addDialog(new ProfileDialog(deps));
-    for (const phase of deps.plan.phases) this.addDialog(new PhaseDialog(phase, deps));
+    for (const phase of deps.plan.phases) {
+      const dialog = new PhaseDialog(phase, deps);
+      this.addDialog(dialog).addDialog(dialog.prompt);
+    }
     this.addDialog(
       new WaterfallDialog(`${ONBOARDING_DIALOG}.steps`, [
         (s) => this.ensureProfile(s),

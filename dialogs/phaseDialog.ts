@@ -1,4 +1,4 @@
-import { ComponentDialog, WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
+import { WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
 import { isSettled } from '../src/onboarding/onboardingPlan.js';
@@ -19,20 +19,24 @@ export interface PhaseOptions {
 
 export const phaseDialogId = (phase: OnboardingPhaseDefinition) => `phase.${phase.id}`;
 
-/** One phase of the checklist: asks each unfinished step in turn and saves every answer before moving on. */
-export class PhaseDialog extends ComponentDialog {
-  private readonly promptId: string;
+/**
+ * One phase of the checklist: asks each unfinished step in turn and saves every answer before moving
+ * on. A waterfall with its own question (`prompt`), both added to the onboarding dialog: one level of
+ * dialog nesting less on every turn than a component of its own.
+ */
+export class PhaseDialog extends WaterfallDialog {
+  readonly prompt: AnswerPrompt;
 
   constructor(private readonly phase: OnboardingPhaseDefinition, private readonly deps: ConversationDeps) {
     super(phaseDialogId(phase));
-    this.promptId = `${this.id}.answer`;
-    this.addDialog(
-      new AnswerPrompt(this.promptId, deps.content.answerWords, (context, expect, isRetry) => this.draw(context, expect, isRetry), (pc) =>
-        this.validate(pc)
-      )
+    this.prompt = new AnswerPrompt(
+      `${this.id}.answer`,
+      deps.content.answerWords,
+      (context, expect, isRetry) => this.draw(context, expect, isRetry),
+      (pc) => this.validate(pc)
     );
-    this.addDialog(new WaterfallDialog(`${this.id}.steps`, [(s) => this.ask(s), (s) => this.handle(s)]));
-    this.initialDialogId = `${this.id}.steps`;
+    this.addStep((s) => this.ask(s));
+    this.addStep((s) => this.handle(s));
   }
 
   private async ask(step: WaterfallStepContext) {
@@ -62,7 +66,7 @@ export class PhaseDialog extends ComponentDialog {
       lead: lines.length > 0 ? lines.join('\n\n') : undefined,
       validations: { kind: 'step', stepId: target.step.id, collects: target.step.collects }
     };
-    return step.prompt(this.promptId, prompt);
+    return step.prompt(this.prompt.id, prompt);
   }
 
   /** The step's card, from the user's progress as it is now; a retry gets a one-line reminder. */
@@ -109,11 +113,11 @@ export class PhaseDialog extends ComponentDialog {
     const visited = ((step.options ?? {}) as PhaseOptions).visited ?? [];
     const progress = await this.deps.progress.get(user);
     const planned = this.deps.plan.find(stepId, progress?.profile);
-    if (answer.kind !== 'step' || !planned) return step.replaceDialog(`${this.id}.steps`, { visited });
+    if (answer.kind !== 'step' || !planned) return step.replaceDialog(this.id, { visited });
     const t = this.deps.content.text;
     if (answer.choice === 'more') {
       await this.deps.responder.sendAnswer(step.context, planned.step.learnMore[0]!, language, 'button');
-      return step.replaceDialog(`${this.id}.steps`, { startAt: stepId, visited });
+      return step.replaceDialog(this.id, { startAt: stepId, visited });
     }
     const check = checkStepValue(planned.step, answer.choice, answer.value, progress);
     const value = check.ok ? check.value : undefined;
@@ -122,6 +126,6 @@ export class PhaseDialog extends ComponentDialog {
     const title = planned.step[language].title;
     const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
     if (value && value.kind !== 'signInOption') said.push(t.t(language, 'step.valueSaved', { masked: value.shown }));
-    return step.replaceDialog(`${this.id}.steps`, { visited: [...visited, stepId], notice: said.join(' ') });
+    return step.replaceDialog(this.id, { visited: [...visited, stepId], notice: said.join(' ') });
   }
 }
