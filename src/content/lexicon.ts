@@ -45,7 +45,8 @@ export class Lexicon {
   static readonly File = LexiconFile;
   private readonly stop: Record<Language, Set<string>>;
   private readonly single = new Map<string, string>();
-  private readonly phrases: Array<{ words: string[]; canonical: string }> = [];
+  /** Multi-word synonyms by their first word, longest first. */
+  private readonly phrases = new Map<string, Array<{ words: string[]; canonical: string }>>();
   private readonly domain: Set<string>;
   private readonly markers: Record<Language, Set<string>>;
 
@@ -55,16 +56,22 @@ export class Lexicon {
       en: new Set([...file.stopwords.en, ...file.languageMarkers.en].map(foldText)),
       fr: new Set([...file.stopwords.fr, ...file.languageMarkers.fr].map(foldText))
     };
+    const phrases: Array<{ words: string[]; canonical: string }> = [];
     for (const group of file.synonyms) {
       const canonical = foldText(group[0]!).replace(/ /g, '_');
       for (const variant of group) {
         const words = foldText(variant).split(' ').filter(Boolean).map(stem);
         if (words.length === 1) this.single.set(words[0]!, canonical);
-        else this.phrases.push({ words, canonical });
+        else phrases.push({ words, canonical });
       }
     }
     // Longest phrases first, so "program account number" wins over "program account".
-    this.phrases.sort((a, b) => b.words.length - a.words.length);
+    phrases.sort((a, b) => b.words.length - a.words.length);
+    for (const phrase of phrases) {
+      const list = this.phrases.get(phrase.words[0]!) ?? [];
+      list.push(phrase);
+      this.phrases.set(phrase.words[0]!, list);
+    }
     this.domain = new Set(file.domainTerms.map((t) => this.canonicalTokens(t).join(' ')).filter(Boolean));
   }
 
@@ -73,7 +80,7 @@ export class Lexicon {
     const words = foldText(text).split(' ').filter(Boolean).map(stem);
     const out: string[] = [];
     for (let i = 0; i < words.length; ) {
-      const phrase = this.phrases.find((p) => p.words.every((w, j) => words[i + j] === w));
+      const phrase = this.phrases.get(words[i]!)?.find((p) => p.words.every((w, j) => words[i + j] === w));
       if (phrase) {
         out.push(phrase.canonical);
         i += phrase.words.length;
@@ -87,7 +94,11 @@ export class Lexicon {
 
   /** The tokens that matter for matching: canonical, without stopwords (all of them if that leaves none). */
   contentTokens(text: string): string[] {
-    const all = this.canonicalTokens(text);
+    return this.contentOf(this.canonicalTokens(text));
+  }
+
+  /** contentTokens, from tokens already made canonical. */
+  contentOf(all: string[]): string[] {
     const content = all.filter((t) => !this.stop.en.has(t) && !this.stop.fr.has(t));
     return content.length > 0 ? content : all;
   }

@@ -218,13 +218,14 @@ export class LocalRecognizer implements UtteranceRecognizer {
 
   private recognizeOne(text: string): Recognition {
     const language = this.lexicon.guessLanguage(text);
-    const exactLabel = this.exact.get(this.lexicon.canonicalTokens(text.slice(0, 200)).join(' '));
+    const canonical = this.lexicon.canonicalTokens(text.slice(0, 1000));
+    const exactLabel = this.exact.get((text.length <= 200 ? canonical : this.lexicon.canonicalTokens(text.slice(0, 200))).join(' '));
     if (exactLabel === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
     if (exactLabel) {
       const [kind, id] = exactLabel.split(':') as ['entry' | 'command', string];
       return { decision: 'answer', candidates: [{ kind, id, score: 1 }], language, source: 'local' };
     }
-    const tokens = this.lexicon.contentTokens(text.slice(0, 1000)).map((t) => this.correctTypo(t));
+    const tokens = this.lexicon.contentOf(canonical).map((t) => this.correctTypo(t));
     if (tokens.length === 0) return { decision: 'none', candidates: [], language, source: 'local' };
     const query = this.splitNorm(this.weighRaw(this.features(tokens)));
 
