@@ -3,7 +3,6 @@ import {
   Dialog,
   DialogSet,
   type DialogStateManagerConfiguration,
-  DialogTurnStatus,
   type DialogContext,
   type DialogState,
   type DialogTurnResult
@@ -42,26 +41,40 @@ export class MainDialog extends ComponentDialog {
   private stateConfiguration?: DialogStateManagerConfiguration;
   /** The root dialog set of each dialog-state property (one for a personal chat, one per person in a group). */
   private readonly dialogSets = new WeakMap<StatePropertyAccessor<DialogState>, DialogSet>();
+  private readonly children: Dialog[];
 
   constructor(private readonly deps: ConversationDeps) {
     super(MAIN_DIALOG);
-    this.addDialog(new OnboardingDialog(deps));
-    this.addDialog(new StartOverDialog(deps));
+    this.children = [new OnboardingDialog(deps), new StartOverDialog(deps)];
+    for (const dialog of this.children) this.addDialog(dialog);
   }
 
-  /** Runs the conversation for one message turn. */
+  /**
+   * Runs the conversation for one message turn. The router works on the conversation's root dialog
+   * stack, where the checklist and the start-over confirmation live: the same routing as when this
+   * dialog runs as a component (tests), one level of dialog nesting less on every turn.
+   */
   async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
     if (this.stateConfiguration) context.turnState.set(STATE_CONFIGURATION_KEY, this.stateConfiguration);
     let dialogSet = this.dialogSets.get(accessor);
     if (!dialogSet) {
       dialogSet = new DialogSet(accessor);
-      dialogSet.add(this);
+      for (const dialog of this.children) dialogSet.add(dialog);
       this.dialogSets.set(accessor, dialogSet);
     }
+    await MainDialog.unwrapSavedStack(context, accessor);
     const dc = await dialogSet.createContext(context);
     this.stateConfiguration ??= context.turnState.get(STATE_CONFIGURATION_KEY);
-    const result = await dc.continueDialog();
-    if (result.status === DialogTurnStatus.empty) await dc.beginDialog(this.id);
+    await this.route(dc);
+  }
+
+  /** Conversations saved before the router left the stack kept theirs inside a "main" dialog. */
+  private static async unwrapSavedStack(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
+    const saved = await accessor.get(context);
+    const only = saved?.dialogStack?.length === 1 ? saved.dialogStack[0] : undefined;
+    if (saved && only?.id === MAIN_DIALOG) {
+      saved.dialogStack = (only.state as { dialogs?: DialogState } | undefined)?.dialogs?.dialogStack ?? [];
+    }
   }
 
   protected override async onBeginDialog(innerDc: DialogContext): Promise<DialogTurnResult> {

@@ -567,7 +567,7 @@ interface TurnsResult {
  * the machine (a neighbour's burst of work) lands on all of them rather than on one.
  */
 async function benchTurns(wl: WorkloadContent, quick: boolean, cpuProf: boolean): Promise<TurnsResult[]> {
-  const ROUNDS = 3;
+  const ROUNDS = 6;
   const plan = [
     { concurrency: 1, turns: quick ? 100 : 600, warmupTurns: 100, capSeconds: 30 },
     { concurrency: 16, turns: quick ? 400 : 2100, warmupTurns: 100, capSeconds: 30 },

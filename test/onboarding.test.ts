@@ -152,6 +152,21 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
   });
 
+  it('a conversation saved by the previous version (its stack inside a "main" dialog) carries on where it was', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    const key = `emulator/conversations/${c.id}/`;
+    const saved = (await bot.assistant.storage.read([key]))[key]!;
+    const stack = saved.dialogState.dialogStack;
+    assert.equal(stack[0].id, 'onboarding');
+    saved.dialogState.dialogStack = [{ id: 'main', state: { dialogs: { dialogStack: stack } }, version: 'old' }];
+    await bot.assistant.storage.write({ [key]: { ...saved, eTag: '*' } });
+    const r = await c.say('done');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+  });
+
   it('start over erases the checklist and the numbers given, but not the language the user chose', async () => {
     const c = bot.conversation({ locale: 'en-CA' });
     await c.say('in french please');
