@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConversationState, type Storage, type TurnContext } from 'botbuilder';
+import type { Storage, TurnContext } from 'botbuilder';
 import type { AppConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { loadContent, type AssistantContent } from './content/loadContent.js';
 import { DurableJsonStorage } from './storage/durableJsonStorage.js';
 import { SafeBlobsStorage } from './storage/blobStorage.js';
+import { LeanConversationState } from './storage/leanConversationState.js';
 import { ProgressRepository } from './onboarding/progressRepository.js';
 import { OnboardingPlan } from './onboarding/onboardingPlan.js';
 import { InsightsLog } from './insights/insightsLog.js';
@@ -74,7 +75,7 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     if (storage instanceof DurableJsonStorage) await storage.close();
   };
   try {
-    const conversationState = new ConversationState(storage);
+    const conversationState = new LeanConversationState(storage);
     // The JSON store locks its data directory: this process is its only writer.
     const progress = new ProgressRepository(storage, { exclusiveStore: storage instanceof DurableJsonStorage, logger });
     const plan = new OnboardingPlan(content.plan);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, readdir, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Storage } from 'botbuilder';
+import { MemoryStorage, TestAdapter, TurnContext, type Storage, type StoreItems } from 'botbuilder';
+import { LeanConversationState } from '../src/storage/leanConversationState.js';
 import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
 import { DataDirLockedError } from '../src/storage/dataDirLock.js';
 import { StoreFileCorruptError } from '../src/storage/durableFile.js';
@@ -146,5 +147,55 @@ describe('DurableJsonStorage: durability and safety', () => {
     await assert.rejects(s.write({ b: { v: 9 }, a: { ...a, v: 3 } }));
     assert.equal((await s.read(['b'])).b.v, 1);
     await s.close();
+  });
+});
+
+describe('LeanConversationState: conversation state with a cheap change check', () => {
+  /** MemoryStorage, counting writes. */
+  function counted() {
+    const memory = new MemoryStorage();
+    const writes: StoreItems[] = [];
+    const storage: Storage = {
+      read: (keys) => memory.read(keys),
+      write: (changes) => {
+        writes.push(JSON.parse(JSON.stringify(changes)));
+        return memory.write(changes);
+      },
+      delete: (keys) => memory.delete(keys)
+    };
+    return { storage, writes };
+  }
+  const turn = (adapter: TestAdapter) =>
+    new TurnContext(adapter, { type: 'message', channelId: 'test', conversation: { id: 'c1' } as never, from: { id: 'u', name: 'U' }, recipient: { id: 'b', name: 'B' } });
+
+  it('writes what changed in a turn, writes nothing when nothing changed, and reads it back next turn', async () => {
+    const { storage, writes } = counted();
+    const state = new LeanConversationState(storage);
+    const step = state.createProperty<{ at: number }>('step');
+    const adapter = new TestAdapter();
+
+    let context = turn(adapter);
+    assert.equal(await step.get(context), undefined);
+    await step.set(context, { at: 1 });
+    await state.saveChanges(context);
+    assert.equal(writes.length, 1);
+
+    context = turn(adapter);
+    assert.deepEqual(await step.get(context), { at: 1 });
+    await state.saveChanges(context);
+    assert.equal(writes.length, 1, 'an unchanged state is not written');
+    (await step.get(context))!.at = 2;
+    await state.saveChanges(context);
+    assert.equal(writes.length, 2, 'a change made inside the object is seen');
+
+    context = turn(adapter);
+    assert.deepEqual(await step.get(context), { at: 2 });
+    await state.clear(context);
+    await state.saveChanges(context);
+    assert.equal(writes.length, 3);
+    context = turn(adapter);
+    assert.equal(await step.get(context), undefined, 'cleared');
+    await state.saveChanges(context, true);
+    assert.equal(writes.length, 4, 'force writes');
   });
 });
