@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ACData from 'adaptivecards-templating';
 import { CardFactory, type Attachment } from 'botbuilder';
 import type { CardAction } from './cardActions.js';
+import { deepFreeze } from '../src/util/deepFreeze.js';
 
 export type CardTemplateName = 'answer' | 'choices' | 'step' | 'progress';
 
@@ -26,13 +27,6 @@ export function cardAttachment(name: CardTemplateName, data: object): Attachment
   return CardFactory.adaptiveCard(expandCard(name, data));
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /**
  * Cards that depend only on content and a few inputs (a step, an answer, a menu), built once per

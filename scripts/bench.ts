@@ -6,6 +6,7 @@
  *   node dist/scripts/bench.js --only recognizer,turns,scale --bots json,memory,echo --levels 1,16,64
  *   node dist/scripts/bench.js --cpu-prof   bots run with `node --cpu-prof` (profiles in ./bench-profiles)
  *   node dist/scripts/bench.js --json FILE  also writes the raw figures as JSON
+ *   BENCH_BOT_FLAGS='--max-semi-space-size=32' …   node flags for every bot process alike (experiments)
  *
  * Set-up: every bot runs in its own child process (`--serve`), so start-up time and resident memory
  * are its own. The load generator and the stand-in channel that receives the bot's replies run in

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Storage } from 'botbuilder';
 import { OnboardingProgress, newOnboardingProgress } from './onboardingProgress.js';
 import type { Logger } from '../logger.js';
+import { deepFreeze } from '../util/deepFreeze.js';
 
 /** Identifies one person on one channel (Teams and the web page have different user ids). */
 export interface UserRef {
@@ -30,13 +31,6 @@ interface Remembered {
   eTag?: string;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 /**
  * Per-user onboarding progress with atomic read-modify-write. Updates of one user are queued in
