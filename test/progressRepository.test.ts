@@ -84,6 +84,27 @@ describe('ProgressRepository', () => {
     assert.ok(Object.keys(all).some((k) => k.startsWith(`${key}#unreadable-`)));
   });
 
+  it('reset of a user with no record writes nothing; reset of an unreadable one keeps it aside first', async () => {
+    const memory = new MemoryStorage();
+    let writes = 0;
+    const repo = new ProgressRepository({
+      read: (keys) => memory.read(keys),
+      write: (changes) => {
+        writes++;
+        return memory.write(changes);
+      },
+      delete: (keys) => memory.delete(keys)
+    });
+    await repo.reset(user);
+    assert.equal(writes, 0);
+    const key = ProgressRepository.key(user);
+    await memory.write({ [key]: { version: 99 } });
+    await repo.reset(user);
+    const all = (memory as unknown as { memory: Record<string, string> }).memory;
+    assert.ok(Object.keys(all).some((k) => k.startsWith(`${key}#unreadable-`)));
+    assert.equal(await repo.get(user), undefined);
+  });
+
   it('reset removes the record', async () => {
     const repo = new ProgressRepository(storage);
     await repo.update(user, (p) => {

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Storage } from 'botbuilder';
+import type { Storage, StoreItem } from 'botbuilder';
 import { OnboardingProgress, newOnboardingProgress } from './onboardingProgress.js';
 import type { Logger } from '../logger.js';
 import { deepFreeze } from '../util/deepFreeze.js';
@@ -82,27 +82,38 @@ export class ProgressRepository {
   /** Applies `change` to the user's record (a fresh one if none) and stores it before resolving. */
   update(user: UserRef, change: (progress: OnboardingProgress) => OnboardingProgress | void): Promise<OnboardingProgress> {
     const key = ProgressRepository.key(user);
+    return this.inTurn(key, () => this.applyWithRetry(key, change));
+  }
+
+  /** Erases the checklist and every value given; a language the person chose stays chosen. */
+  reset(user: UserRef): Promise<void> {
+    const key = ProgressRepository.key(user);
+    return this.inTurn(key, async () => {
+      const found = (await this.storage.read([key]))[key];
+      if (!found) return;
+      const current = this.parse(key, found);
+      if (!current) await this.keepAside(key, found);
+      const language = current?.language;
+      if (language) {
+        await this.applyWithRetry(key, () => ({ ...newOnboardingProgress(), language }));
+        return;
+      }
+      this.writesStarted++;
+      this.remembered.delete(key);
+      await this.storage.delete([key]);
+      this.remember(key, { progress: null });
+    });
+  }
+
+  /** Runs `work` after every earlier change to the same record (in this process). */
+  private inTurn<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.applyWithRetry(key, change));
+    const next = previous.catch(() => undefined).then(work);
     this.queues.set(key, next);
     void next.finally(() => {
       if (this.queues.get(key) === next) this.queues.delete(key);
     }).catch(() => undefined);
     return next;
-  }
-
-  /** Erases the checklist and every value given; a language the person chose stays chosen. */
-  async reset(user: UserRef): Promise<void> {
-    const key = ProgressRepository.key(user);
-    const { language } = await this.update(user, () => undefined);
-    if (language) {
-      await this.update(user, () => ({ ...newOnboardingProgress(), language }));
-      return;
-    }
-    this.writesStarted++;
-    this.remembered.delete(key);
-    await this.storage.delete([key]);
-    this.remember(key, { progress: null });
   }
 
   private remember(key: string, entry: Remembered): void {
@@ -120,8 +131,7 @@ export class ProgressRepository {
       let current = found ? this.parse(key, found) : newOnboardingProgress();
       const readable = !!current;
       if (found && !current) {
-        // Keep the unreadable record aside before anything replaces it.
-        await this.storage.write({ [`${key}#unreadable-${Date.now()}`]: { ...found, eTag: '*' } });
+        await this.keepAside(key, found);
         current = newOnboardingProgress();
       }
       const draft = structuredClone(current as OnboardingProgress);
@@ -145,6 +155,11 @@ export class ProgressRepository {
         await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
       }
     }
+  }
+
+  /** Keeps an unreadable record aside before anything replaces or removes it. */
+  private async keepAside(key: string, found: StoreItem): Promise<void> {
+    await this.storage.write({ [`${key}#unreadable-${Date.now()}`]: { ...found, eTag: '*' } });
   }
 
   private parse(key: string, stored: Record<string, unknown>): OnboardingProgress | undefined {
