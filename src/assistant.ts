@@ -12,7 +12,7 @@ import { OnboardingPlan } from './onboarding/onboardingPlan.js';
 import { InsightsLog } from './insights/insightsLog.js';
 import { LocalRecognizer } from './recognizers/localRecognizer.js';
 import { createRecognizer } from './recognizers/createRecognizer.js';
-import { createChannelAdapter, installTurnErrorHandler } from './botAdapter.js';
+import { createChannelAdapter, turnErrorHandler } from './botAdapter.js';
 import { DuplicateActivityFilter, SerializedConversationTurns } from './middleware/turnOrdering.js';
 import { UnhandledInvokeGuard } from './middleware/invokeGuard.js';
 import { OneMessagePerTurn } from './middleware/oneMessagePerTurn.js';
@@ -101,11 +101,15 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const oneMessage = new OneMessagePerTurn();
     adapter.use(new UnhandledInvokeGuard(logger)).use(dedupe).use(ordering).use(oneMessage);
     const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
-    installTurnErrorHandler(adapter, { logger, conversationState, apology });
+    adapter.onTurnError = turnErrorHandler({ logger, conversationState, apology });
 
     const runTurn = (context: TurnContext) => bot.run(context);
     const modules: RouteModule[] = [
-      await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering, oneMessage], apology, dataDir, content })
+      await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering, oneMessage],
+        onTurnError: turnErrorHandler({ logger, conversationState, apology, message: 'web chat turn failed' }),
+        dataDir,
+        content
+      })
     ];
     const http = createHttpServer({ adapter, runTurn, logger, version: VERSION, modules });
 

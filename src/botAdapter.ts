@@ -1,5 +1,6 @@
 import {
   CloudAdapter,
+  type BotAdapter,
   ConfigurationBotFrameworkAuthentication,
   ConversationState,
   type TurnContext
@@ -20,7 +21,10 @@ export function createChannelAdapter(config: AppConfig): CloudAdapter {
 
 export interface TurnErrorDeps {
   logger: Logger;
-  conversationState: ConversationState;
+  /** Cleared after a failed turn; absent where the bot keeps no conversation state (tests). */
+  conversationState?: ConversationState;
+  /** What the log line says ("turn failed", "web chat turn failed"). */
+  message?: string;
   /** The apology in the user's language. */
   apology: (context: TurnContext) => string;
 }
@@ -29,12 +33,12 @@ export interface TurnErrorDeps {
  * Logs the failure, apologises only to a person who sent a message, and clears the conversation's
  * dialog stack so the next message starts clean. Onboarding progress lives elsewhere and is kept.
  */
-export function installTurnErrorHandler(adapter: CloudAdapter, deps: TurnErrorDeps): void {
-  adapter.onTurnError = async (context, error) => {
+export function turnErrorHandler(deps: TurnErrorDeps): NonNullable<BotAdapter['onTurnError']> {
+  return async (context, error) => {
     const activity = context.activity;
     deps.logger.error(
       { err: error, activityType: activity?.type, channelId: activity?.channelId, conversationId: activity?.conversation?.id },
-      'turn failed'
+      deps.message ?? 'turn failed'
     );
     try {
       if (activity?.type === 'message') await context.sendActivity(deps.apology(context));
@@ -42,7 +46,7 @@ export function installTurnErrorHandler(adapter: CloudAdapter, deps: TurnErrorDe
       deps.logger.warn({ err: sendError }, 'could not tell the user about the failed turn');
     }
     try {
-      await deps.conversationState.delete(context);
+      await deps.conversationState?.delete(context);
     } catch (stateError) {
       deps.logger.warn({ err: stateError }, 'could not clear the conversation state');
     }

@@ -14,7 +14,7 @@ import { createWebChat } from '../src/webchat/webChat.js';
 import { ConversationStore } from '../src/webchat/conversationStore.js';
 import { TokenBucketLimiter } from '../src/webchat/rateLimiter.js';
 import { createHttpServer, type HttpServer } from '../src/server.js';
-import { createChannelAdapter } from '../src/botAdapter.js';
+import { createChannelAdapter, turnErrorHandler } from '../src/botAdapter.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { loadContent } from '../src/content/loadContent.js';
@@ -513,7 +513,10 @@ describe('web chat: its own adapter (createWebChat on the real HTTP server)', fu
       if (context.activity.text === 'boom') throw new Error('turn failed on purpose');
       await context.sendActivity(`echo: ${context.activity.text}`);
     };
-    const webChat = await createWebChat({ config, logger, runTurn, middleware: [recorder], apology: () => 'Sorry (test apology)', dataDir, content });
+    const webChat = await createWebChat({ config, logger, runTurn, middleware: [recorder], onTurnError: turnErrorHandler({ logger, apology: () => 'Sorry (test apology)', message: 'web chat turn failed' }),
+      dataDir,
+      content
+    });
     http = createHttpServer({ adapter: createChannelAdapter(config), runTurn, logger, version: 'test', modules: [webChat] });
     url = `http://127.0.0.1:${await http.listen(0, '127.0.0.1')}`;
   });

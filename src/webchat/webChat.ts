@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type restify from 'restify';
-import type { Middleware, TurnContext } from 'botbuilder';
+import type { BotAdapter, Middleware, TurnContext } from 'botbuilder';
 import type { AppConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { AssistantContent } from '../content/loadContent.js';
@@ -18,7 +18,8 @@ export interface WebChatDeps {
   runTurn: (context: TurnContext) => Promise<void>;
   /** The same duplicate filter and turn ordering as /api/messages. */
   middleware: Middleware[];
-  apology: (context: TurnContext) => string;
+  /** What happens when a turn fails (see src/botAdapter.ts turnErrorHandler). */
+  onTurnError: NonNullable<BotAdapter['onTurnError']>;
   dataDir: string;
   content: AssistantContent;
 }
@@ -40,7 +41,7 @@ export async function createWebChat(deps: WebChatDeps, options: WebChatOptions =
   const tokens = await WebChatTokens.open(deps.dataDir, options.now);
   const store = new ConversationStore({ now: options.now });
   const bot: BotAccount = { id: 'carm-assistant', name: deps.content.text.t('en', 'app.name') };
-  const adapter = new WebChatAdapter({ store, bot, logger: deps.logger, middleware: deps.middleware, apology: deps.apology });
+  const adapter = new WebChatAdapter({ store, bot, logger: deps.logger, middleware: deps.middleware, onTurnError: deps.onTurnError });
   const directLine = new DirectLineServer({ config: deps.config, logger: deps.logger, tokens, store, adapter, runTurn: deps.runTurn, bot, limits: options.limits });
   const tokenService = new WebChatTokenService({ config: deps.config, logger: deps.logger, tokens });
   const page = new StaticPage(options.publicDir ?? join(PROJECT_ROOT, 'public'), deps.config);

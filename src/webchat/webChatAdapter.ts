@@ -23,8 +23,8 @@ export interface WebChatAdapterDeps {
   bot: BotAccount;
   logger: Logger;
   middleware: Middleware[];
-  /** The apology in the user's language, for a turn that failed. */
-  apology: (context: TurnContext) => string;
+  /** What happens when a turn fails (the same handler as the Bot Framework adapter's). */
+  onTurnError: NonNullable<BotAdapter['onTurnError']>;
 }
 
 /**
@@ -36,20 +36,7 @@ export class WebChatAdapter extends BotAdapter {
   constructor(private readonly deps: WebChatAdapterDeps) {
     super();
     this.use(...deps.middleware);
-    this.onTurnError = async (context, error) => {
-      const activity = context.activity;
-      deps.logger.error(
-        { err: error, activityType: activity?.type, channelId: activity?.channelId, conversationId: activity?.conversation?.id },
-        'web chat turn failed'
-      );
-      // Only a person who wrote something is waiting for an answer.
-      if (activity?.type !== ActivityTypes.Message) return;
-      try {
-        await context.sendActivity(deps.apology(context));
-      } catch (sendError) {
-        deps.logger.warn({ err: sendError }, 'could not tell the web chat user about the failed turn');
-      }
-    };
+    this.onTurnError = deps.onTurnError;
   }
 
   /** Runs one turn for an activity already recorded in the conversation. */
