@@ -183,6 +183,8 @@ describe('Answering questions over HTTP', () => {
     assert.match(unanswered, /bake bread/);
     assert.doesNotMatch(unanswered, /871000006|bob@example\.com/);
     assert.equal(scrubQuestion('call me at 613-555-0199'), 'call me at [number]');
+    assert.equal(scrubQuestion('is 123456782RM0001 right?'), 'is [number] right?');
+    assert.equal(scrubQuestion('is 123 456 782 rm 0001 right?'), 'is [number] right?');
   });
 
   it('keeps every event, in order, when many arrive at once (they are written in batches)', async () => {

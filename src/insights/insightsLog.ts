@@ -18,8 +18,9 @@ export function scrubQuestion(text: string): string {
     .normalize('NFKC')
     .replace(/\p{Cf}/gu, '')
     .replace(/[\w.+-]+@[\w-]+\.[\w.-]+/g, '[email]')
-    .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]')
-    .replace(/\b\d{9}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]');
+    // A program account (BN15) first: the general rule below would take only its nine digits.
+    .replace(/\b\d{3}[\s-]?\d{3}[\s-]?\d{3}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]')
+    .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
 }
 
 /**
