@@ -7,9 +7,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadContent } from '../src/content/loadContent.js';
+import { PROJECT_ROOT } from '../src/projectRoot.js';
 import { buildCluProject, CluExportError, summarize } from '../src/recognizers/cluProject.js';
 
-const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
 function parseArgs(argv: string[]): { out: string; project: string } {
   let out: string | undefined;
@@ -33,7 +33,7 @@ function parseArgs(argv: string[]): { out: string; project: string } {
 
 try {
   const { out, project } = parseArgs(process.argv.slice(2));
-  const content = await loadContent(join(ROOT, 'content'));
+  const content = await loadContent(join(PROJECT_ROOT, 'content'));
   const file = buildCluProject(content, { projectName: project });
   await mkdir(dirname(out), { recursive: true });
   // Written whole then renamed, so an interrupted run never leaves half a file to upload.

@@ -12,6 +12,7 @@ import { loadContent } from '../src/content/loadContent.js';
 import { EvalFile } from '../src/content/schema.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import { PROJECT_ROOT } from '../src/assistant.js';
+import { pathToFileURL } from 'node:url';
 
 export interface EvalReport {
   questions: number;
@@ -67,7 +68,7 @@ export async function evaluate(): Promise<{ report: EvalReport; errors: string[]
 
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}%`);
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { report, errors } = await evaluate();
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(report, null, 2));

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { config as loadDotEnv } from 'dotenv';
 import { InsightsLog } from '../src/insights/insightsLog.js';
 import { foldText } from '../src/content/lexicon.js';
+import { pathToFileURL } from 'node:url';
 
 export interface InsightsReport {
   mostAsked: Array<{ entryId: string; count: number }>;
@@ -47,7 +48,7 @@ export async function buildReport(dataDir: string, top = 10): Promise<InsightsRe
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   loadDotEnv({ quiet: true });
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Storage, TurnContext } from 'botbuilder';
 import type { AppConfig } from './config.js';
@@ -24,9 +23,9 @@ import { LanguagePreferences } from '../dialogs/languagePreferences.js';
 import { MainDialog } from '../dialogs/mainDialog.js';
 import { CarmAssistantBot } from '../dialogs/carmAssistantBot.js';
 import type { ConversationDeps } from '../dialogs/conversationDeps.js';
+import { PROJECT_ROOT, VERSION } from './projectRoot.js';
 
-export const PROJECT_ROOT = resolve(new URL('../..', import.meta.url).pathname);
-export const VERSION: string = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+export { PROJECT_ROOT, VERSION };
 
 export interface Assistant {
   http: HttpServer;

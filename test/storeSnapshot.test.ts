@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
@@ -74,6 +74,19 @@ describe('DurableJsonStorage snapshot (store.json, format 2)', () => {
     await again.write({ k: { ...current, v: 3 } });
     assert.equal((await again.read(['k'])).k!.v, 3);
     await again.close();
+  });
+
+  it('a stop after nothing was written leaves store.json as it was (no rewrite of every user)', async () => {
+    const first = await DurableJsonStorage.open(dir);
+    await first.write({ a: { v: 1 } });
+    await first.close();
+    const before = await stat(join(dir, 'store.json'));
+    const idle = await DurableJsonStorage.open(dir);
+    assert.deepEqual((await idle.read(['a'])).a?.v, 1);
+    await idle.close();
+    const after = await stat(join(dir, 'store.json'));
+    assert.equal(after.ino, before.ino);
+    assert.equal(after.mtimeMs, before.mtimeMs);
   });
 
   it('an empty store round-trips', async () => {

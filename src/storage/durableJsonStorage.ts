@@ -152,7 +152,8 @@ export class DurableJsonStorage implements Storage {
     if (this.closed) return;
     await this.flushNow();
     this.closed = true;
-    await this.compact();
+    // Nothing in the journal and a current-format snapshot on disk: it already holds everything.
+    if (this.journalBytes > 0 || !this.lines) await this.compact();
     await this.journal.close();
     await this.lock.release();
   }

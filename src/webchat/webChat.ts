@@ -11,6 +11,7 @@ import { StaticPage } from './staticPage.js';
 import { TOKEN_PATH, WebChatTokenService } from './tokenService.js';
 import { WebChatTokens } from './tokens.js';
 import { WebChatAdapter, type BotAccount } from './webChatAdapter.js';
+import { PROJECT_ROOT } from '../projectRoot.js';
 
 export interface WebChatDeps {
   config: AppConfig;
@@ -31,7 +32,6 @@ export interface WebChatOptions {
   now?: () => number;
 }
 
-const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname;
 
 /**
  * The website chat: the page at /, Web Chat's bundle, /api/webchat/token and a Direct Line 3.0
