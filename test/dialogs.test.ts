@@ -12,6 +12,7 @@ import { InsightsLog } from '../src/insights/insightsLog.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import { KnowledgeResponder } from '../dialogs/knowledgeResponder.js';
 import { LanguagePreferences } from '../dialogs/languagePreferences.js';
+import { answerProfile } from './support/standInChannel.js';
 import { CardMemo } from '../cards/renderCard.js';
 import { MainDialog } from '../dialogs/mainDialog.js';
 import { setTurnInfo } from '../dialogs/turnContext.js';
@@ -110,9 +111,7 @@ describe('Onboarding dialogs with DialogTestClient', () => {
   it('a card submit (no text) answers the open step, an unknown submit is refused politely', async () => {
     const { say } = client('en');
     await say('start');
-    await say({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await say({ action: 'choose', question: 'profile.broker', value: 'yes' });
-    let reply = await say({ action: 'choose', question: 'profile.rm', value: 'yes' });
+    let reply = await answerProfile(say, { resident: true, broker: true, rm: true });
     assert.match(reply, /Choose your Business Account Manager/);
     reply = await say({ action: 'self-destruct' });
     assert.match(reply, /older message/);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
-import { button, buttons, visibleText, type ChannelActivity, type ChannelConversation } from './support/standInChannel.js';
+import { answerProfile, button, buttons, visibleText, type ChannelActivity, type ChannelConversation } from './support/standInChannel.js';
 import { readUserInput, MAX_TEXT_LENGTH } from '../dialogs/userInput.js';
 import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
 import { ProgressRepository } from '../src/onboarding/progressRepository.js';
@@ -417,9 +417,7 @@ describe('Hostile input on /api/messages (property-based)', function () {
       return bot.channel.repliesIn(c.id).slice(before);
     };
     await click({ action: 'command', command: 'start_onboarding' });
-    await click({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await click({ action: 'choose', question: 'profile.broker', value: 'no' });
-    let r = await click({ action: 'choose', question: 'profile.rm', value: 'no' });
+    let r = await answerProfile(click, { resident: true, broker: false, rm: false });
     r = await click(button(r, 'Done'));
     r = await click({ ...button(r, 'Done'), value: 'gckey' });
     r = await click({ ...button(r, 'Done'), value: '123 456 782' });
@@ -673,9 +671,7 @@ describe('Hostile input: a clear answer where one is due (property-based)', func
   it('a replayed card submit is applied once, even from another conversation', async () => {
     const c = bot.conversation();
     await c.click({ action: 'command', command: 'start_onboarding' });
-    await c.click({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await c.click({ action: 'choose', question: 'profile.broker', value: 'no' });
-    const r = await c.click({ action: 'choose', question: 'profile.rm', value: 'no' });
+    const r = await answerProfile((data) => c.click(data), { resident: true, broker: false, rm: false });
     const later = c.activity({ type: 'message', value: button(r, /Not yet/) });
     assert.equal((await bot.channel.post(bot.url, later)).status, 200);
     const user = { channelId: 'emulator', userId: c.userId };
@@ -720,9 +716,7 @@ describe('Hostile input: a clear answer where one is due (property-based)', func
     // A user in the middle of the business-number step types their number in every odd spelling.
     const c = bot.conversation();
     await c.click({ action: 'command', command: 'start_onboarding' });
-    await c.click({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await c.click({ action: 'choose', question: 'profile.broker', value: 'no' });
-    let r = await c.click({ action: 'choose', question: 'profile.rm', value: 'no' });
+    let r = await answerProfile((data) => c.click(data), { resident: true, broker: false, rm: false });
     r = await c.click(button(r, 'Done'));
     r = await c.click({ ...button(r, 'Done'), value: 'gckey' });
     for (const spelling of ['123 456 782 RM 0001', '１２３４５６７８２', '123\u200b456\u200b782', '870543218', 'my BN is 100000009']) await c.say(spelling);

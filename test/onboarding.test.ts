@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
-import { button, buttons, visibleText, type ChannelActivity, type ChannelConversation } from './support/standInChannel.js';
+import {
+  answerProfile as answerProfileWith,
+  button,
+  buttons,
+  visibleText,
+  type ChannelActivity,
+  type ChannelConversation
+} from './support/standInChannel.js';
 
 const last = (replies: ChannelActivity[]) => replies[replies.length - 1]!;
 const stepTitle = (replies: ChannelActivity[]) => {
@@ -9,11 +16,8 @@ const stepTitle = (replies: ChannelActivity[]) => {
 };
 
 /** Answers the three profile questions with buttons. */
-async function answerProfile(c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean): Promise<ChannelActivity[]> {
-  await c.click({ action: 'choose', question: 'profile.resident', value: resident ? 'yes' : 'no' });
-  await c.click({ action: 'choose', question: 'profile.broker', value: broker ? 'yes' : 'no' });
-  return c.click({ action: 'choose', question: 'profile.rm', value: rm ? 'yes' : 'no' });
-}
+const answerProfile = (c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean) =>
+  answerProfileWith((data) => c.click(data), { resident, broker, rm });
 
 describe('Guided onboarding over HTTP', function () {
   let bot: RunningAssistant;

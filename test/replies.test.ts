@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { CardFactory, MessageFactory, TestAdapter, type Activity, type TurnContext } from 'botbuilder';
 import { OneMessagePerTurn } from '../src/middleware/oneMessagePerTurn.js';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
-import { visibleText, type ChannelActivity } from './support/standInChannel.js';
+import { answerProfile, visibleText, type ChannelActivity } from './support/standInChannel.js';
 
 const card = (title: string, filler = '') =>
   CardFactory.adaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title }, { type: 'TextBlock', text: filler }] });
@@ -92,9 +92,7 @@ describe('replies: one message per turn, through the channel', () => {
   it('a question asked during a step gets one message: the answer, then the same step card', async () => {
     const c = bot.conversation();
     await c.say('start');
-    await c.click({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await c.click({ action: 'choose', question: 'profile.broker', value: 'yes' });
-    const step = await c.click({ action: 'choose', question: 'profile.rm', value: 'yes' });
+    const step = await answerProfile((data) => c.click(data), { resident: true, broker: true, rm: true });
     assert.equal(step.length, 1, 'the plan, the phase intro and the first step come as one message');
     const replies = await c.say('how much security do I need to post?');
     assert.equal(replies.length, 1);
@@ -106,9 +104,7 @@ describe('replies: one message per turn, through the channel', () => {
   it('an invalid value gets its explanation only, not the step card again', async () => {
     const c = bot.conversation();
     await c.say('start');
-    await c.click({ action: 'choose', question: 'profile.resident', value: 'yes' });
-    await c.click({ action: 'choose', question: 'profile.broker', value: 'yes' });
-    await c.click({ action: 'choose', question: 'profile.rm', value: 'yes' });
+    await answerProfile((data) => c.click(data), { resident: true, broker: true, rm: true });
     await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
     const bnStep = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
     assert.match(cardsOf(bnStep).at(-1)!.content.body[1].text, /business number/i);

@@ -201,3 +201,17 @@ export function button(replies: ChannelActivity[], title: string | RegExp): Chan
   if (!b?.data) throw new Error(`no button ${title} among: ${buttons(replies).map((x) => x.title).join(' | ')}`);
   return b.data;
 }
+
+/**
+ * Answers the checklist's three profile questions with their buttons, through any way of clicking
+ * (a stand-in channel conversation, a DialogTestClient, a raw post). Returns what the last click got.
+ */
+export async function answerProfile<T>(
+  click: (data: ChannelActivity) => Promise<T>,
+  answers: { resident: boolean; broker: boolean; rm: boolean }
+): Promise<T> {
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  await click({ action: 'choose', question: 'profile.resident', value: yes(answers.resident) });
+  await click({ action: 'choose', question: 'profile.broker', value: yes(answers.broker) });
+  return click({ action: 'choose', question: 'profile.rm', value: yes(answers.rm) });
+}
