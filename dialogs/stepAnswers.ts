@@ -42,8 +42,9 @@ export const STATUS_FOR_CHOICE: Record<Exclude<StepChoice, 'more'>, StepStatus> 
 const REMEMBERED_ACTIVITY_IDS = 50;
 
 /**
- * Records a step's status (and value) for the user. Returns false when this activity was already
- * applied (a channel retry after a crash), so nothing is said twice.
+ * Records a step's status (and value) for the user. An activity already applied (a channel retry
+ * after a crash between the save and the reply) changes nothing; the caller still replies, since the
+ * user never saw the first answer.
  */
 export async function recordStep(
   progress: ProgressRepository,
@@ -52,16 +53,11 @@ export async function recordStep(
   status: StepStatus,
   value: Extract<ValueCheck, { ok: true }>['value'],
   activityId: string | undefined
-): Promise<boolean> {
-  let applied = true;
+): Promise<void> {
   await progress.update(user, (p) => {
-    if (activityId && p.appliedActivityIds.includes(activityId)) {
-      applied = false;
-      return;
-    }
+    if (activityId && p.appliedActivityIds.includes(activityId)) return;
     p.steps[stepId] = { status, at: new Date().toISOString() };
     if (value) p.values = { ...p.values, [value.kind]: value.stored };
     if (activityId) p.appliedActivityIds = [...p.appliedActivityIds, activityId].slice(-REMEMBERED_ACTIVITY_IDS);
   });
-  return applied;
 }

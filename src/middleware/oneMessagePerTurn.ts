@@ -57,15 +57,17 @@ export class OneMessagePerTurn implements Middleware {
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
     const held: Array<Partial<Activity>> = [];
     let flushing = false;
-    const flush = async () => {
-      if (held.length === 0) return;
-      const merged = merge(held.splice(0));
+    /** Sends past the hold below. */
+    const sendNow = async (activities: Array<Partial<Activity>>) => {
       flushing = true;
       try {
-        await context.sendActivities(merged);
+        return await context.sendActivities(activities);
       } finally {
         flushing = false;
       }
+    };
+    const flush = async () => {
+      if (held.length > 0) await sendNow(merge(held.splice(0)));
     };
     context.onSendActivities(async (_ctx, activities, send) => {
       if (flushing) return send();
@@ -78,12 +80,7 @@ export class OneMessagePerTurn implements Middleware {
           responses.push({ id: '' });
         } else {
           await flush();
-          flushing = true;
-          try {
-            responses.push(...(await context.sendActivities([activity])));
-          } finally {
-            flushing = false;
-          }
+          responses.push(...(await sendNow([activity])));
         }
       }
       return responses;

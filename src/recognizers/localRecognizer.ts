@@ -227,7 +227,7 @@ export class LocalRecognizer implements UtteranceRecognizer {
     }
     const tokens = this.lexicon.contentOf(canonical).map((t) => this.correctTypo(t));
     if (tokens.length === 0) return { decision: 'none', candidates: [], language, source: 'local' };
-    const query = this.splitNorm(this.weighRaw(this.features(tokens)));
+    const query = this.weigh(this.features(tokens));
 
     const labels = this.classifier.labels;
     const sims = this.charSims.fill(0);

@@ -46,7 +46,6 @@ export class DurableJsonStorage implements Storage {
     /** Each item's JSON text, or its line in the snapshot it was loaded from (decoded when first read). */
     private readonly items: Map<string, string | number>,
     private readonly lines: SnapshotLines | undefined,
-    private readonly journalPath: string,
     private readonly snapshotPath: string,
     private journal: FileHandle,
     private readonly lock: DataDirLock,
@@ -76,7 +75,6 @@ export class DurableJsonStorage implements Storage {
         db,
         items,
         lines,
-        journalPath,
         snapshotPath,
         journal,
         lock,
