@@ -44,13 +44,17 @@ export class StaticPage {
   constructor(private readonly publicDir: string, private readonly config: AppConfig) {}
 
   register(server: restify.Server): void {
+    // Worked out once: the page's security headers and where the Web Chat bundle is installed.
+    const pageHeaders = this.pageHeaders();
     for (const [path, { file, type }] of Object.entries(PAGE_FILES)) {
+      const headers = path === '/' ? pageHeaders : {};
       server.get(path, async (req: restify.Request, res: restify.Response) =>
-        this.serve(req, res, () => this.load(join(this.publicDir, file), type), path === '/' ? this.pageHeaders() : {}, 'no-cache')
+        this.serve(req, res, () => this.load(join(this.publicDir, file), type), headers, 'no-cache')
       );
     }
+    const bundle = webChatBundlePath();
     server.get(WEBCHAT_SCRIPT_PATH, async (req: restify.Request, res: restify.Response) =>
-      this.serve(req, res, () => this.load(webChatBundlePath(), 'text/javascript; charset=utf-8'), {}, 'public, max-age=86400')
+      this.serve(req, res, () => this.load(bundle, 'text/javascript; charset=utf-8'), {}, 'public, max-age=86400')
     );
   }
 
