@@ -67,20 +67,9 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
   return yn ? { kind: 'yesNo', yes: yn === 'yes' } : undefined;
 }
 
-/**
- * The innermost open question's expectation, read from the saved dialog stack. A component dialog
- * keeps its own stack under `state.dialogs` (botbuilder's layout); walking it directly avoids
- * building a dialog context per level on every turn.
- */
+/** The open question's expectation: the conversation's dialogs share one stack, the question on top. */
 function openQuestion(dc: DialogContext): AnswerExpectation | undefined {
-  let instance = dc.activeDialog;
-  for (let depth = 0; instance && depth < 16; depth++) {
-    const state = instance.state as { dialogs?: { dialogStack?: Array<typeof instance> }; options?: Partial<AnswerPromptOptions> } | undefined;
-    const inner = state?.dialogs?.dialogStack?.at(-1);
-    if (!inner) return state?.options?.validations;
-    instance = inner;
-  }
-  return undefined;
+  return (dc.activeDialog?.state as { options?: Partial<AnswerPromptOptions> } | undefined)?.options?.validations;
 }
 
 /** True when the innermost open question would take this turn's input as its answer. */

@@ -1,9 +1,10 @@
 import {
   ComponentDialog,
   Dialog,
+  DialogContext,
   DialogSet,
+  type DialogInstance,
   type DialogStateManagerConfiguration,
-  type DialogContext,
   type DialogState,
   type DialogTurnResult
 } from 'botbuilder-dialogs';
@@ -16,6 +17,7 @@ import { button } from '../cards/renderCard.js';
 import type { CardAction } from '../cards/cardActions.js';
 import { openQuestionAccepts } from './answerPrompt.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
+import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
 import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import { isCompactTurn, turnInfo } from './turnContext.js';
@@ -25,6 +27,14 @@ import type { ConversationDeps } from './conversationDeps.js';
 export const MAIN_DIALOG = 'main';
 /** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
 const STATE_CONFIGURATION_KEY = 'DialogStateManagerConfiguration';
+/** Dialogs that earlier versions ran as components, each with its own stack saved inside its state. */
+const FORMER_COMPONENTS = new Set([MAIN_DIALOG, ONBOARDING_DIALOG, PROFILE_DIALOG, START_OVER_DIALOG]);
+
+function savedInnerStack(instance: DialogInstance): DialogInstance[] | undefined {
+  if (!FORMER_COMPONENTS.has(instance.id)) return undefined;
+  const inner = (instance.state as { dialogs?: Partial<DialogState> } | undefined)?.dialogs?.dialogStack;
+  return Array.isArray(inner) ? inner : undefined;
+}
 
 /**
  * The root of every conversation. Each message is routed here first: an answer to the open question
@@ -39,42 +49,49 @@ export class MainDialog extends ComponentDialog {
    * turn's set serves all the others.
    */
   private stateConfiguration?: DialogStateManagerConfiguration;
-  /** The root dialog set of each dialog-state property (one for a personal chat, one per person in a group). */
-  private readonly dialogSets = new WeakMap<StatePropertyAccessor<DialogState>, DialogSet>();
-  private readonly children: Dialog[];
+  /**
+   * Every dialog of a conversation, on one stack: the checklist, its profile and phases, start over,
+   * and their questions. One set serves every dialog-state property (a personal chat has one, a
+   * group chat one per person).
+   */
+  private readonly conversationDialogs = new DialogSet();
 
   constructor(private readonly deps: ConversationDeps) {
     super(MAIN_DIALOG);
-    this.children = [new OnboardingDialog(deps), new StartOverDialog(deps)];
-    for (const dialog of this.children) this.addDialog(dialog);
+    for (const dialog of [...new OnboardingDialog(deps).dialogs, ...new StartOverDialog(deps).dialogs]) {
+      this.addDialog(dialog);
+      this.conversationDialogs.add(dialog);
+    }
   }
 
   /**
    * Runs the conversation for one message turn. The router works on the conversation's root dialog
-   * stack, where the checklist and the start-over confirmation live: the same routing as when this
-   * dialog runs as a component (tests), one level of dialog nesting less on every turn.
+   * stack: the same routing as when this dialog runs as a component (tests), without the nesting.
    */
   async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
     if (this.stateConfiguration) context.turnState.set(STATE_CONFIGURATION_KEY, this.stateConfiguration);
-    let dialogSet = this.dialogSets.get(accessor);
-    if (!dialogSet) {
-      dialogSet = new DialogSet(accessor);
-      for (const dialog of this.children) dialogSet.add(dialog);
-      this.dialogSets.set(accessor, dialogSet);
-    }
-    await MainDialog.unwrapSavedStack(context, accessor);
-    const dc = await dialogSet.createContext(context);
+    const state = await accessor.get(context, { dialogStack: [] });
+    if (state.dialogStack.some((instance) => savedInnerStack(instance))) state.dialogStack = this.flattenSavedStack(state.dialogStack);
+    const dc = new DialogContext(this.conversationDialogs, context, state);
     this.stateConfiguration ??= context.turnState.get(STATE_CONFIGURATION_KEY);
     await this.route(dc);
   }
 
-  /** Conversations saved before the router left the stack kept theirs inside a "main" dialog. */
-  private static async unwrapSavedStack(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
-    const saved = await accessor.get(context);
-    const only = saved?.dialogStack?.length === 1 ? saved.dialogStack[0] : undefined;
-    if (saved && only?.id === MAIN_DIALOG) {
-      saved.dialogStack = (only.state as { dialogs?: DialogState } | undefined)?.dialogs?.dialogStack ?? [];
-    }
+  /**
+   * Conversations saved by earlier versions kept the checklist inside a "main" dialog, and the
+   * checklist, profile and start over each as a component with its own stack (its waterfall named
+   * "….steps"). Their stacks are laid out on the one stack, so an open question stays open.
+   */
+  private flattenSavedStack(stack: DialogInstance[]): DialogInstance[] {
+    return stack.flatMap((instance) => {
+      const inner = savedInnerStack(instance);
+      if (!inner) return [instance];
+      return this.flattenSavedStack(inner).map((child) => {
+        if (child.id !== `${instance.id}.steps`) return child;
+        const dialog = this.conversationDialogs.find(instance.id);
+        return { ...child, id: instance.id, version: dialog?.getVersion() ?? child.version };
+      });
+    });
   }
 
   protected override async onBeginDialog(innerDc: DialogContext): Promise<DialogTurnResult> {

@@ -1,4 +1,4 @@
-import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { WaterfallDialog, type Dialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { MessageFactory } from 'botbuilder';
 import type { ImporterProfile } from '../src/content/schema.js';
 import { progressCard } from '../cards/progressCard.js';
@@ -16,25 +16,27 @@ export interface OnboardingOptions {
 
 /**
  * The guided checklist: a short profile first, then the pre-registration, registration and
- * post-registration phases, each resuming at its first unfinished step.
+ * post-registration phases, each resuming at its first unfinished step. The dialogs it begins sit on
+ * the same dialog stack as it does (no component nesting): every dialog context botbuilder builds
+ * costs a turn time and memory.
  */
-export class OnboardingDialog extends ComponentDialog {
+export class OnboardingDialog extends WaterfallDialog {
+  private readonly profile: ProfileDialog;
+  private readonly phases: PhaseDialog[];
+
   constructor(private readonly deps: ConversationDeps) {
     super(ONBOARDING_DIALOG);
-    this.addDialog(new ProfileDialog(deps));
-    for (const phase of deps.plan.phases) {
-      const dialog = new PhaseDialog(phase, deps);
-      this.addDialog(dialog).addDialog(dialog.prompt);
-    }
-    this.addDialog(
-      new WaterfallDialog(`${ONBOARDING_DIALOG}.steps`, [
-        (s) => this.ensureProfile(s),
-        (s) => this.saveProfile(s),
-        ...deps.plan.phases.map((_, i) => (s: WaterfallStepContext) => this.runPhase(s, i)),
-        (s) => this.finish(s)
-      ])
-    );
-    this.initialDialogId = `${ONBOARDING_DIALOG}.steps`;
+    this.profile = new ProfileDialog(deps);
+    this.phases = deps.plan.phases.map((phase) => new PhaseDialog(phase, deps));
+    this.addStep((s) => this.ensureProfile(s));
+    this.addStep((s) => this.saveProfile(s));
+    deps.plan.phases.forEach((_, i) => this.addStep((s) => this.runPhase(s, i)));
+    this.addStep((s) => this.finish(s));
+  }
+
+  /** This dialog and every dialog it begins. */
+  get dialogs(): Dialog[] {
+    return [this, ...this.profile.dialogs, ...this.phases.flatMap((phase) => [phase, phase.prompt])];
   }
 
   private async ensureProfile(step: WaterfallStepContext) {

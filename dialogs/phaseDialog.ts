@@ -21,8 +21,7 @@ export const phaseDialogId = (phase: OnboardingPhaseDefinition) => `phase.${phas
 
 /**
  * One phase of the checklist: asks each unfinished step in turn and saves every answer before moving
- * on. A waterfall with its own question (`prompt`), both added to the onboarding dialog: one level of
- * dialog nesting less on every turn than a component of its own.
+ * on. A waterfall with its own question (`prompt`), both on the conversation's dialog stack.
  */
 export class PhaseDialog extends WaterfallDialog {
   readonly prompt: AnswerPrompt;

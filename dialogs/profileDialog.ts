@@ -1,4 +1,4 @@
-import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { WaterfallDialog, type Dialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { ImporterProfile } from '../src/content/schema.js';
 import { choicesCard } from '../cards/choicesCard.js';
@@ -12,20 +12,25 @@ const PROMPT = 'importerProfile.answer';
 
 type Question = 'resident' | 'broker' | 'rm';
 
-/** Three yes/no questions that personalise the checklist: resident, broker, RM account. */
-export class ProfileDialog extends ComponentDialog {
+/**
+ * Three yes/no questions that personalise the checklist: resident, broker, RM account. A waterfall
+ * with its own question, both on the conversation's one dialog stack (no component nesting).
+ */
+export class ProfileDialog extends WaterfallDialog {
+  readonly prompt: AnswerPrompt;
+
   constructor(private readonly deps: ConversationDeps) {
     super(PROFILE_DIALOG);
-    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords, async (context, expect, isRetry) => this.draw(context, expect, isRetry)));
-    this.addDialog(
-      new WaterfallDialog(`${PROFILE_DIALOG}.steps`, [
-        (s) => this.ask(s, 'resident'),
-        (s) => this.record(s, 'resident', 'broker'),
-        (s) => this.record(s, 'broker', 'rm'),
-        (s) => this.record(s, 'rm')
-      ])
-    );
-    this.initialDialogId = `${PROFILE_DIALOG}.steps`;
+    this.prompt = new AnswerPrompt(PROMPT, deps.content.answerWords, async (context, expect, isRetry) => this.draw(context, expect, isRetry));
+    this.addStep((s) => this.ask(s, 'resident'));
+    this.addStep((s) => this.record(s, 'resident', 'broker'));
+    this.addStep((s) => this.record(s, 'broker', 'rm'));
+    this.addStep((s) => this.record(s, 'rm'));
+  }
+
+  /** This dialog and the one it begins. */
+  get dialogs(): Dialog[] {
+    return [this, this.prompt];
   }
 
   private async ask(step: WaterfallStepContext, question: Question) {

@@ -1,4 +1,4 @@
-import { ComponentDialog, WaterfallDialog, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { WaterfallDialog, type Dialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
@@ -10,12 +10,19 @@ export const START_OVER_DIALOG = 'startOver';
 const PROMPT = 'startOver.confirm';
 
 /** Erasing progress is the one thing that cannot be undone, so it is confirmed first. */
-export class StartOverDialog extends ComponentDialog {
+export class StartOverDialog extends WaterfallDialog {
+  readonly prompt: AnswerPrompt;
+
   constructor(private readonly deps: ConversationDeps) {
     super(START_OVER_DIALOG);
-    this.addDialog(new AnswerPrompt(PROMPT, deps.content.answerWords, async (context) => this.draw(context)));
-    this.addDialog(new WaterfallDialog(`${START_OVER_DIALOG}.steps`, [(s) => this.confirm(s), (s) => this.apply(s)]));
-    this.initialDialogId = `${START_OVER_DIALOG}.steps`;
+    this.prompt = new AnswerPrompt(PROMPT, deps.content.answerWords, async (context) => this.draw(context));
+    this.addStep((s) => this.confirm(s));
+    this.addStep((s) => this.apply(s));
+  }
+
+  /** This dialog and the one it begins. */
+  get dialogs(): Dialog[] {
+    return [this, this.prompt];
   }
 
   private async confirm(step: WaterfallStepContext) {

@@ -15,6 +15,15 @@ const stepTitle = (replies: ChannelActivity[]) => {
   return [...cards].reverse().find((c) => c?.body?.[1]?.text)?.body[1].text as string | undefined;
 };
 
+/** A dialog stack as earlier versions saved it: the checklist, profile and start over as components with their own stacks. */
+function savedAsComponents(stack: ChannelActivity[]): ChannelActivity[] {
+  const i = stack.findIndex((d) => ['onboarding', 'importerProfile', 'startOver'].includes(d.id));
+  if (i < 0) return stack;
+  const own = stack[i]!;
+  const inner = [{ ...own, id: `${own.id}.steps` }, ...savedAsComponents(stack.slice(i + 1))];
+  return [...stack.slice(0, i), { id: own.id, state: { dialogs: { dialogStack: inner } }, version: 'component' }];
+}
+
 /** Answers the three profile questions with buttons. */
 const answerProfile = (c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean) =>
   answerProfileWith((data) => c.click(data), { resident, broker, rm });
@@ -154,6 +163,30 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click(button(r, /start over|recommencer/i));
     assert.match(visibleText(r), /erased|effacée/);
     assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
+  });
+
+  it('conversations saved by earlier versions (the checklist and profile as components, inside "main") carry on where they were', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await c.click({ action: 'choose', question: 'profile.resident', value: 'yes' });
+    const key = `emulator/conversations/${c.id}/`;
+    const saved = (await bot.assistant.storage.read([key]))[key]!;
+    const flat = saved.dialogState.dialogStack;
+    assert.deepEqual(flat.map((d: ChannelActivity) => d.id), ['onboarding', 'importerProfile', 'importerProfile.answer']);
+    saved.dialogState.dialogStack = [{ id: 'main', state: { dialogs: { dialogStack: savedAsComponents(flat) } } }];
+    await bot.assistant.storage.write({ [key]: { ...saved, eTag: '*' } });
+    // The profile's second question is still the open one; its answers so far are kept.
+    let r = await c.click({ action: 'choose', question: 'profile.broker', value: 'yes' });
+    assert.match(visibleText(r), /\(RM\) program account\?/);
+    r = await c.click({ action: 'choose', question: 'profile.rm', value: 'yes' });
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
+      resident: true,
+      usesBroker: true,
+      hasRmAccount: true
+    });
+    const after = (await bot.assistant.storage.read([key]))[key]!;
+    assert.deepEqual(after.dialogState.dialogStack.map((d: ChannelActivity) => d.id), ['onboarding', 'phase.pre-registration', 'phase.pre-registration.answer']);
   });
 
   it('a conversation saved by the previous version (its stack inside a "main" dialog) carries on where it was', async () => {
