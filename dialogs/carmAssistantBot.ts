@@ -1,4 +1,5 @@
 import {
+  ActivityTypes,
   TeamsActivityHandler,
   TurnContext,
   type Activity,
@@ -73,11 +74,6 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
 
-    this.onMessage(async (context, next) => {
-      if (await this.prepareMessage(context)) await this.mainDialog.run(context, this.dialogStateFor(context));
-      await next();
-    });
-
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
       const botId = context.activity.recipient?.id;
@@ -108,7 +104,14 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   }
 
   override async run(context: TurnContext): Promise<void> {
-    await super.run(context);
+    // Messages, nearly every turn, go straight to the conversation: ActivityHandler's chain of
+    // turn, message and dialog events (none of them used here for messages) costs more than the
+    // routing. Everything else (joins, installs, events, invokes) goes through it.
+    if (context.activity?.type === ActivityTypes.Message) {
+      if (await this.prepareMessage(context)) await this.mainDialog.run(context, this.dialogStateFor(context));
+    } else {
+      await super.run(context);
+    }
     await this.conversationState.saveChanges(context, false);
   }
 

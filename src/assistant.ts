@@ -121,7 +121,7 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
       runTurn,
       async close() {
         await http.close();
-        await insights.flush();
+        await insights.close();
         await closeStorage();
       }
     };

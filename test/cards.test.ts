@@ -250,7 +250,7 @@ describe('Adaptive Cards: valid Adaptive Card 1.5 for Teams, with real content',
       responder = new KnowledgeResponder(content.knowledge, content.text, insights);
     });
     after(async () => {
-      await insights.flush();
+      await insights.close();
       await rm(dataDir, { recursive: true, force: true });
     });
 

@@ -196,6 +196,10 @@ describe('Answering questions over HTTP', () => {
       log.record({ type: 'feedback', entryId: 'last', helpful: true, language: 'en' });
       await log.flush();
       const events = await InsightsLog.readAll(join(dir, 'sub', 'insights.jsonl'));
+      await log.close();
+      log.record({ type: 'feedback', entryId: 'after-close', helpful: true, language: 'en' });
+      await log.flush();
+      assert.equal((await InsightsLog.readAll(join(dir, 'sub', 'insights.jsonl'))).length, 301);
       assert.equal(events.length, 301);
       assert.deepEqual(
         events.slice(0, 300).map((e) => (e as { entryId: string }).entryId),

@@ -137,7 +137,18 @@ describe('ProgressRepository', () => {
     });
     const reads = counter.reads;
     for (let i = 0; i < 5; i++) assert.deepEqual(await repo.get(user), saved);
+    // Updates start from the remembered record too, and build on each other.
+    for (const step of ['b', 'c']) {
+      await repo.update(user, (p) => {
+        p.steps[step] = { status: 'later', at: step };
+      });
+    }
     assert.equal(counter.reads, reads);
+    assert.deepEqual(Object.keys((await new ProgressRepository(storage).get(user))!.steps).sort(), ['a', 'b', 'c']);
+    await repo.update(user, (p) => {
+      delete p.steps.b;
+      delete p.steps.c;
+    });
     const got = (await repo.get(user))!;
     assert.throws(() => {
       got.steps.b = { status: 'done', at: 'y' };

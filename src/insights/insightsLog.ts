@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Language } from '../content/schema.js';
 
@@ -25,31 +25,46 @@ export function scrubQuestion(text: string): string {
 
 /**
  * Appends events as JSON lines under DATA_DIR; losing the last few on a crash is acceptable. Lines
- * that arrive while a write is under way go out together in the next one.
+ * that arrive while a write is under way go out together in the next one, through a file kept open
+ * (opening and closing it for every answer cost more than the write).
  */
 export class InsightsLog {
   private queue: Promise<void> = Promise.resolve();
-  private ready: Promise<unknown>;
+  private file?: Promise<FileHandle>;
   private pending: string[] = [];
+  private closed = false;
 
-  constructor(private readonly file: string) {
-    this.ready = mkdir(dirname(file), { recursive: true });
-  }
+  constructor(private readonly path: string) {}
 
   record(event: InsightEvent): void {
+    if (this.closed) return;
     const e = event.type === 'unanswered' ? { ...event, question: scrubQuestion(event.question) } : event;
     this.pending.push(JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n');
     if (this.pending.length > 1) return;
     this.queue = this.queue
-      .then(() => {
+      .then(async () => {
         const lines = this.pending.splice(0).join('');
-        return this.ready.then(() => appendFile(this.file, lines));
+        this.file ??= mkdir(dirname(this.path), { recursive: true }).then(() => open(this.path, 'a'));
+        await (await this.file).appendFile(lines);
       })
-      .catch(() => undefined);
+      .catch(() => {
+        // A file that failed to open is tried again with the next event.
+        this.file = undefined;
+      });
   }
 
+  /** Resolves once every event recorded so far is written. */
   async flush(): Promise<void> {
     await this.queue;
+  }
+
+  /** Writes what is pending and closes the file; later events are dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+    const file = this.file;
+    this.file = undefined;
+    await file?.then((f) => f.close(), () => undefined);
   }
 
   static async readAll(file: string): Promise<Array<InsightEvent & { at: string }>> {

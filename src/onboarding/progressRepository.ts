@@ -127,8 +127,8 @@ export class ProgressRepository {
     change: (progress: OnboardingProgress) => OnboardingProgress | void
   ): Promise<OnboardingProgress> {
     for (let attempt = 1; ; attempt++) {
-      const found = (await this.storage.read([key]))[key];
-      let current = found ? this.parse(key, found) : newOnboardingProgress();
+      const { found, stored } = await this.readForUpdate(key);
+      let current = found ? stored : newOnboardingProgress();
       const readable = !!current;
       if (found && !current) {
         await this.keepAside(key, found);
@@ -155,6 +155,17 @@ export class ProgressRepository {
         await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
       }
     }
+  }
+
+  /**
+   * The record an update starts from. With a store only this process writes, a record it remembers is
+   * the stored one (updates of a user are queued here), so it is neither read nor validated again.
+   */
+  private async readForUpdate(key: string): Promise<{ found?: StoreItem; stored?: OnboardingProgress }> {
+    const known = this.exclusive ? this.remembered.get(key) : undefined;
+    if (known) return known.progress ? { found: { eTag: known.eTag ?? '*' }, stored: known.progress } : {};
+    const found = (await this.storage.read([key]))[key];
+    return { found, stored: found ? this.parse(key, found) : undefined };
   }
 
   /** Keeps an unreadable record aside before anything replaces or removes it. */
