@@ -163,7 +163,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     setTurnInfo(context, { user, language, languageChosen: chosen, input: { text: '' }, compact });
     const t = (key: string, vars?: Record<string, string | number>) => this.deps.content.text.t(language, key, vars);
     // In a channel the installer's own progress is nobody else's business: the greeting stays generic.
-    const progress = compact ? undefined : await this.deps.progress.get(user);
+    const progress = compact ? undefined : await this.deps.progress.get(user, context);
     if (progress && Object.keys(progress.steps).length > 0) {
       const summary = this.deps.plan.summary(progress);
       await context.sendActivity(

@@ -10,7 +10,7 @@ export class LanguagePreferences {
   constructor(private readonly progress: ProgressRepository) {}
 
   async resolve(context: TurnContext, user: UserRef): Promise<{ language: Language; chosen: boolean }> {
-    const chosen = (await this.progress.get(user))?.language;
+    const chosen = (await this.progress.get(user, context))?.language;
     if (chosen === 'en' || chosen === 'fr') return { language: chosen, chosen: true };
     return { language: LanguagePreferences.fromLocale(context.activity.locale), chosen: false };
   }

@@ -169,7 +169,7 @@ export class MainDialog extends ComponentDialog {
         return this.switchLanguage(dc, action.language);
       case 'jump':
       case 'markDone': {
-        const progress = await this.deps.progress.get(user);
+        const progress = await this.deps.progress.get(user, dc.context);
         const planned = action.stepId ? this.deps.plan.find(action.stepId, progress?.profile) : undefined;
         if (!planned) {
           await dc.context.sendActivity(this.t(language, 'error.unknownStep'));
@@ -183,7 +183,7 @@ export class MainDialog extends ComponentDialog {
         }
         if (dc.activeDialog) return this.restartOnboardingIfActive(dc);
         await dc.context.sendActivity(
-          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user), language, this.deps.content.text))
+          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user, dc.context), language, this.deps.content.text))
         );
         return;
       }
@@ -205,7 +205,7 @@ export class MainDialog extends ComponentDialog {
    */
   private async handleEarlierStepButton(dc: DialogContext, action: Extract<CardAction, { action: 'step' }>): Promise<void> {
     const { language, user } = turnInfo(dc.context);
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, dc.context);
     const planned = this.deps.plan.find(action.stepId, progress?.profile);
     if (!planned) {
       await dc.context.sendActivity(this.t(language, 'error.staleButton'));
@@ -235,7 +235,7 @@ export class MainDialog extends ComponentDialog {
         return this.startOnboarding(dc, {});
       case 'show_progress':
         await dc.context.sendActivity(
-          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user), language, this.deps.content.text))
+          MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user, dc.context), language, this.deps.content.text))
         );
         return;
       case 'help':
@@ -327,7 +327,7 @@ export class MainDialog extends ComponentDialog {
   async sendMenu(dc: { context: TurnContext }, withPopular = false): Promise<void> {
     const { language, user } = turnInfo(dc.context);
     // In a group chat or channel everyone sees the menu: its labels must not reflect one person's progress.
-    const progress = isCompactTurn(dc.context) ? undefined : await this.deps.progress.get(user);
+    const progress = isCompactTurn(dc.context) ? undefined : await this.deps.progress.get(user, dc.context);
     const started = !!progress && Object.keys(progress.steps).length > 0;
     const other: Language = language === 'en' ? 'fr' : 'en';
     const buttons = [

@@ -41,7 +41,7 @@ export class OnboardingDialog extends WaterfallDialog {
 
   private async ensureProfile(step: WaterfallStepContext) {
     const { user, language } = turnInfo(step.context);
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, step.context);
     const t = this.deps.content.text;
     if (!progress?.profile) {
       await step.context.sendActivity(t.t(language, 'onboarding.intro'));
@@ -72,7 +72,7 @@ export class OnboardingDialog extends WaterfallDialog {
     let phaseOptions: PhaseOptions = {};
     if (options.startAt) {
       const { user } = turnInfo(step.context);
-      const target = this.deps.plan.find(options.startAt, (await this.deps.progress.get(user))?.profile);
+      const target = this.deps.plan.find(options.startAt, (await this.deps.progress.get(user, step.context))?.profile);
       const targetIndex = target ? this.deps.plan.phases.indexOf(target.phase) : -1;
       if (targetIndex > index) return step.next();
       if (targetIndex === index) phaseOptions = { startAt: options.startAt };
@@ -83,7 +83,7 @@ export class OnboardingDialog extends WaterfallDialog {
 
   private async finish(step: WaterfallStepContext) {
     const { user, language } = turnInfo(step.context);
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, step.context);
     const summary = this.deps.plan.summary(progress);
     const t = this.deps.content.text;
     await step.context.sendActivity(

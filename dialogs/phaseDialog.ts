@@ -42,7 +42,7 @@ export class PhaseDialog extends WaterfallDialog {
     const { user, language } = turnInfo(step.context);
     const options = (step.options ?? {}) as PhaseOptions;
     const visited = options.visited ?? [];
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, step.context);
     const planned = this.deps.plan.stepsFor(progress?.profile);
     const inPhase = planned.filter((p) => p.phase.id === this.phase.id);
     const target = options.startAt
@@ -74,7 +74,7 @@ export class PhaseDialog extends WaterfallDialog {
     const t = this.deps.content.text;
     const retry = () => MessageFactory.text(t.t(language, 'step.retry'));
     if (isRetry || expect.kind !== 'step') return retry();
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, context);
     const planned = this.deps.plan.stepsFor(progress?.profile);
     const target = planned.find((p) => p.step.id === expect.stepId);
     if (!target) return retry();
@@ -96,7 +96,7 @@ export class PhaseDialog extends WaterfallDialog {
     const expect = (pc.options as AnswerPromptOptions).validations;
     if (expect.kind !== 'step') return false;
     const { user, language } = turnInfo(pc.context);
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, pc.context);
     const planned = this.deps.plan.find(expect.stepId, progress?.profile);
     if (!planned) return true;
     const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, progress);
@@ -110,7 +110,7 @@ export class PhaseDialog extends WaterfallDialog {
     const answer = step.result as PromptAnswer;
     const stepId = (step.values as { stepId: string }).stepId;
     const visited = ((step.options ?? {}) as PhaseOptions).visited ?? [];
-    const progress = await this.deps.progress.get(user);
+    const progress = await this.deps.progress.get(user, step.context);
     const planned = this.deps.plan.find(stepId, progress?.profile);
     if (answer.kind !== 'step' || !planned) return step.replaceDialog(this.id, { visited });
     const t = this.deps.content.text;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { MemoryStorage, type Storage } from 'botbuilder';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import {
   answerProfile as answerProfileWith,
@@ -279,6 +280,37 @@ describe('Guided onboarding over HTTP', function () {
       assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
     } finally {
       await again.cleanup();
+    }
+  });
+});
+
+describe('Guided onboarding on shared storage (Blob: every read is a round trip)', () => {
+  it('reads the progress record at most three times in a step turn, and the step still advances', async () => {
+    const memory = new MemoryStorage();
+    const progressReads: string[] = [];
+    const storage: Storage = {
+      read: (keys) => {
+        progressReads.push(...keys.filter((k) => k.startsWith('onboarding-progress/')));
+        return memory.read(keys);
+      },
+      write: (changes) => memory.write(changes),
+      delete: (keys) => memory.delete(keys)
+    };
+    const bot = await startAssistant({}, { storage });
+    try {
+      const c = bot.conversation();
+      await c.say('start');
+      await answerProfile(c, true, true, true);
+      progressReads.length = 0;
+      // The language, the answer's check, the step it records (read before its write) and the next step.
+      const r = await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
+      assert.equal(stepTitle(r), 'Choose how you will sign in');
+      assert.ok(progressReads.length <= 3, `${progressReads.length} reads`);
+      progressReads.length = 0;
+      await c.say('what is a CAD?');
+      assert.equal(progressReads.length, 1);
+    } finally {
+      await bot.cleanup();
     }
   });
 });

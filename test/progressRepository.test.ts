@@ -172,6 +172,70 @@ describe('ProgressRepository', () => {
     assert.equal(await mine.get(user), undefined);
   });
 
+  it('on shared storage, reads a record once per turn, and again once this process has written it', async () => {
+    const { storage: s, counter } = counted(new MemoryStorage());
+    const repo = new ProgressRepository(s);
+    const turn = {};
+    assert.equal(await repo.get(user, turn), undefined);
+    assert.equal(await repo.get(user, turn), undefined);
+    assert.equal(counter.reads, 1);
+    await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    const before = counter.reads;
+    // What the turn read before its own update is out of date: read again, once.
+    assert.ok((await repo.get(user, turn))!.steps.a);
+    assert.ok((await repo.get(user, turn))!.steps.a);
+    assert.equal(counter.reads, before + 1);
+    // Another process's update shows from the next turn on (and every read without a turn sees it).
+    await new ProgressRepository(s).update(user, (p) => {
+      p.steps.b = { status: 'later', at: 'y' };
+    });
+    assert.equal((await repo.get(user, turn))!.steps.b, undefined);
+    assert.ok((await repo.get(user, {}))!.steps.b);
+    assert.ok((await repo.get(user))!.steps.b);
+  });
+
+  it('within a turn, never serves a read that a write of this process overlapped', async () => {
+    const memory = new MemoryStorage();
+    let writeStarted: () => void = () => undefined;
+    const slow: Storage = {
+      read: async (keys) => {
+        const r = await memory.read(keys);
+        await new Promise((res) => setTimeout(res, 5));
+        return r;
+      },
+      write: async (changes) => {
+        writeStarted();
+        await new Promise((res) => setTimeout(res, 10));
+        return memory.write(changes);
+      },
+      delete: (keys) => memory.delete(keys)
+    };
+    const repo = new ProgressRepository(slow);
+    for (let round = 1; round <= 10; round++) {
+      // A read that starts before the update and ends after it…
+      let turn = {};
+      await Promise.all([
+        repo.get(user, turn),
+        repo.update(user, (p) => {
+          p.steps[`a${round}`] = { status: 'done', at: 'now' };
+        })
+      ]);
+      assert.equal(Object.keys((await repo.get(user, turn))!.steps).length, 2 * round - 1, `round ${round}, read first`);
+      // …and one that starts while the write is under way.
+      turn = {};
+      const started = new Promise<void>((r) => (writeStarted = r));
+      const update = repo.update(user, (p) => {
+        p.steps[`b${round}`] = { status: 'done', at: 'now' };
+      });
+      await started;
+      await repo.get(user, turn);
+      await update;
+      assert.equal(Object.keys((await repo.get(user, turn))!.steps).length, 2 * round, `round ${round}, read during the write`);
+    }
+  });
+
   it('never serves a record older than its last completed update, with reads and updates interleaved', async () => {
     // Reads that take a while, so they overlap updates of the same user; writes that are instant.
     const memory = new MemoryStorage();

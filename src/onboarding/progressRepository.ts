@@ -40,8 +40,16 @@ interface Remembered {
 export class ProgressRepository {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly remembered = new Map<string, Remembered>();
-  /** Counts writes started: a read that overlapped one is not remembered (it may predate the write). */
-  private writesStarted = 0;
+  /**
+   * Counts the starts and ends of this process's writes: a read that overlapped one is not
+   * remembered (it may predate the write).
+   */
+  private writeEvents = 0;
+  /** The write event of each recently written record; older ones happened at or before `forgottenWrites`. */
+  private readonly lastWrite = new Map<string, number>();
+  private forgottenWrites = 0;
+  /** What each turn has read (keyed by the turn's context), with the write event it was read after. */
+  private readonly turnReads = new WeakMap<object, Map<string, { progress: Readonly<OnboardingProgress> | null; after: number }>>();
   private readonly exclusive: boolean;
   private readonly cacheSize: number;
   private readonly logger?: Logger;
@@ -56,17 +64,33 @@ export class ProgressRepository {
     return `onboarding-progress/${encodeURIComponent(user.channelId)}/${encodeURIComponent(user.userId)}`;
   }
 
-  /** The user's progress, read-only (change it with `update`). */
-  async get(user: UserRef): Promise<OnboardingProgress | undefined> {
+  /**
+   * The user's progress, read-only (change it with `update`). Given the turn (its TurnContext), reads
+   * of the same record in that turn are served from its first one unless this process has written
+   * the record since: on shared storage (Blob) a step turn would otherwise read it five or six times.
+   */
+  async get(user: UserRef, turn?: object): Promise<OnboardingProgress | undefined> {
     const key = ProgressRepository.key(user);
     const known = this.remembered.get(key);
     if (known && this.exclusive) {
       this.remember(key, known);
       return known.progress ?? undefined;
     }
-    const writes = this.writesStarted;
+    const seen = turn ? this.turnReads.get(turn)?.get(key) : undefined;
+    if (seen && seen.after >= (this.lastWrite.get(key) ?? this.forgottenWrites)) return seen.progress ?? undefined;
+    const writes = this.writeEvents;
+    const progress = await this.read(key, known, writes);
+    if (turn) {
+      let reads = this.turnReads.get(turn);
+      if (!reads) this.turnReads.set(turn, (reads = new Map()));
+      reads.set(key, { progress: progress ?? null, after: writes });
+    }
+    return progress;
+  }
+
+  private async read(key: string, known: Remembered | undefined, writes: number): Promise<OnboardingProgress | undefined> {
     const found = (await this.storage.read([key]))[key];
-    const current = writes === this.writesStarted;
+    const current = writes === this.writeEvents;
     if (!found) {
       if (current) this.remember(key, { progress: null });
       return undefined;
@@ -77,6 +101,18 @@ export class ProgressRepository {
     const progress = this.parse(key, found);
     if (progress && current) this.remember(key, { progress: deepFreeze(progress), eTag });
     return progress;
+  }
+
+  /** Notes a write of the record starting or ending: what was read before it may be out of date. */
+  private written(key: string): void {
+    this.writeEvents++;
+    this.lastWrite.delete(key);
+    this.lastWrite.set(key, this.writeEvents);
+    if (this.lastWrite.size > this.cacheSize) {
+      const [oldest, at] = this.lastWrite.entries().next().value!;
+      this.lastWrite.delete(oldest);
+      this.forgottenWrites = Math.max(this.forgottenWrites, at);
+    }
   }
 
   /** Applies `change` to the user's record (a fresh one if none) and stores it before resolving. */
@@ -98,9 +134,13 @@ export class ProgressRepository {
         await this.applyWithRetry(key, () => ({ ...newOnboardingProgress(), language }));
         return;
       }
-      this.writesStarted++;
+      this.written(key);
       this.remembered.delete(key);
-      await this.storage.delete([key]);
+      try {
+        await this.storage.delete([key]);
+      } finally {
+        this.written(key);
+      }
       this.remember(key, { progress: null });
     });
   }
@@ -140,11 +180,15 @@ export class ProgressRepository {
       if (found && readable && isDeepStrictEqual(changed, current)) return current as OnboardingProgress;
       const next = OnboardingProgress.parse({ ...changed, updatedAt: new Date().toISOString() });
       // Whatever happens to the write, what we remembered may no longer be what is stored.
-      this.writesStarted++;
+      this.written(key);
       this.remembered.delete(key);
       try {
-        // No record yet: write with '*'; the eTag check only protects records that exist.
-        await this.storage.write({ [key]: { ...next, eTag: found?.eTag ?? '*' } });
+        try {
+          // No record yet: write with '*'; the eTag check only protects records that exist.
+          await this.storage.write({ [key]: { ...next, eTag: found?.eTag ?? '*' } });
+        } finally {
+          this.written(key);
+        }
         this.remember(key, { progress: deepFreeze(next) });
         return next;
       } catch (error) {
