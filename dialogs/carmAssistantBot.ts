@@ -116,8 +116,23 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   }
 
   /**
+   * After a failed turn, the open question it was working on is dropped so the next message starts
+   * clean. In a group chat or channel only that person's: the others' stay as they were stored.
+   */
+  async forgetFailedTurn(context: TurnContext): Promise<void> {
+    if (!isGroupConversation(context)) {
+      await this.conversationState.delete(context);
+      return;
+    }
+    // What is stored, not what the failed turn changed in memory.
+    await this.conversationState.load(context, true);
+    await this.dialogStateFor(context).delete(context);
+    await this.conversationState.saveChanges(context, true);
+  }
+
+  /**
    * In a group chat or channel each person has their own open question: one user's "yes" must not
-   * answer another's onboarding step. Kept in conversation state, so a failed turn still clears it.
+   * answer another's onboarding step. Kept in conversation state, under the person's id.
    */
   private dialogStateFor(context: TurnContext): StatePropertyAccessor<DialogState> {
     if (!isGroupConversation(context)) return this.dialogState;

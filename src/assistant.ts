@@ -100,12 +100,13 @@ export async function createAssistant(config: AppConfig, logger: Logger, options
     const oneMessage = new OneMessagePerTurn();
     adapter.use(new UnhandledInvokeGuard(logger)).use(dedupe).use(ordering).use(oneMessage);
     const apology = (context: TurnContext) => content.text.t(CarmAssistantBot.languageOf(context), 'error.apology');
-    adapter.onTurnError = turnErrorHandler({ logger, conversationState, apology });
+    const forgetTurn = (context: TurnContext) => bot.forgetFailedTurn(context);
+    adapter.onTurnError = turnErrorHandler({ logger, forgetTurn, apology });
 
     const runTurn = (context: TurnContext) => bot.run(context);
     const modules: RouteModule[] = [
       await createWebChat({ config, logger, runTurn, middleware: [dedupe, ordering, oneMessage],
-        onTurnError: turnErrorHandler({ logger, conversationState, apology, message: 'web chat turn failed' }),
+        onTurnError: turnErrorHandler({ logger, forgetTurn, apology, message: 'web chat turn failed' }),
         dataDir,
         content
       })

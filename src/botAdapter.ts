@@ -1,10 +1,4 @@
-import {
-  CloudAdapter,
-  type BotAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  ConversationState,
-  type TurnContext
-} from 'botbuilder';
+import { CloudAdapter, type BotAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder';
 import type { AppConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -21,8 +15,8 @@ export function createChannelAdapter(config: AppConfig): CloudAdapter {
 
 export interface TurnErrorDeps {
   logger: Logger;
-  /** Cleared after a failed turn; absent where the bot keeps no conversation state (tests). */
-  conversationState?: ConversationState;
+  /** Drops the open question of the failed turn; absent where the bot keeps no conversation state (tests). */
+  forgetTurn?: (context: TurnContext) => Promise<void>;
   /** What the log line says ("turn failed", "web chat turn failed"). */
   message?: string;
   /** The apology in the user's language. */
@@ -30,8 +24,8 @@ export interface TurnErrorDeps {
 }
 
 /**
- * Logs the failure, apologises only to a person who sent a message, and clears the conversation's
- * dialog stack so the next message starts clean. Onboarding progress lives elsewhere and is kept.
+ * Logs the failure, apologises only to a person who sent a message, and drops the dialog stack that
+ * failed so the next message starts clean. Onboarding progress lives elsewhere and is kept.
  */
 export function turnErrorHandler(deps: TurnErrorDeps): NonNullable<BotAdapter['onTurnError']> {
   return async (context, error) => {
@@ -46,7 +40,7 @@ export function turnErrorHandler(deps: TurnErrorDeps): NonNullable<BotAdapter['o
       deps.logger.warn({ err: sendError }, 'could not tell the user about the failed turn');
     }
     try {
-      await deps.conversationState?.delete(context);
+      await deps.forgetTurn?.(context);
     } catch (stateError) {
       deps.logger.warn({ err: stateError }, 'could not clear the conversation state');
     }

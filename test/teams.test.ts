@@ -355,7 +355,24 @@ describe('Microsoft Teams', () => {
         assert.deepEqual(alexProgress?.profile, { resident: true, usesBroker: true, hasRmAccount: true });
         assert.deepEqual(samProgress?.profile, { resident: false, usesBroker: false, hasRmAccount: false });
       });
+
+    it('a failed turn in a group chat drops only that person\'s open question', async () => {
+      const alex = new TeamsChat(bot, 'groupChat', newUser('Alex'));
+      const sam = alex.as(newUser('Sam'));
+      const alexCard = await alex.say('start');
+      const samCard = await sam.say('start');
+      // Sam's answer is handled, but the channel refuses the reply: the turn fails.
+      const refused = await sam.click(buttonData(samCard, t('en', 'profile.resident.yes')), {}, { serviceUrl: `${bot.channel.serviceUrl}/refuses` });
+      assert.deepEqual(refused, []);
+      assert.ok(bot.logs.some((line) => line.includes('turn failed')));
+      // Alex's question is still open and takes the answer…
+      const a = await alex.click(buttonData(alexCard, t('en', 'profile.resident.yes')));
+      assert.ok(visibleText(a).includes(t('en', 'profile.broker')), visibleText(a));
+      // …while Sam's was dropped: the button Sam clicked is now an old one.
+      const s = await sam.click(buttonData(samCard, t('en', 'profile.resident.yes')));
+      assert.ok(texts(s).includes(t('en', 'error.staleButton')), visibleText(s));
     });
+  });
 
     describe('the commands listed in the app manifest', () => {
       let manifest: ChannelActivity;
