@@ -30,8 +30,8 @@ const STATE_CONFIGURATION_KEY = 'DialogStateManagerConfiguration';
 /** Dialogs that earlier versions ran as components, each with its own stack saved inside its state. */
 const FORMER_COMPONENTS = new Set([MAIN_DIALOG, ONBOARDING_DIALOG, PROFILE_DIALOG, START_OVER_DIALOG]);
 
-function savedInnerStack(instance: DialogInstance): DialogInstance[] | undefined {
-  if (!FORMER_COMPONENTS.has(instance.id)) return undefined;
+function savedInnerStack(instance: DialogInstance | undefined): DialogInstance[] | undefined {
+  if (!instance || !FORMER_COMPONENTS.has(instance.id)) return undefined;
   const inner = (instance.state as { dialogs?: Partial<DialogState> } | undefined)?.dialogs?.dialogStack;
   return Array.isArray(inner) ? inner : undefined;
 }
@@ -71,7 +71,7 @@ export class MainDialog extends ComponentDialog {
   async run(context: TurnContext, accessor: StatePropertyAccessor<DialogState>): Promise<void> {
     if (this.stateConfiguration) context.turnState.set(STATE_CONFIGURATION_KEY, this.stateConfiguration);
     const state = await accessor.get(context, { dialogStack: [] });
-    if (state.dialogStack.some((instance) => savedInnerStack(instance))) state.dialogStack = this.flattenSavedStack(state.dialogStack);
+    if (Array.isArray(state.dialogStack) && state.dialogStack.some(savedInnerStack)) state.dialogStack = this.flattenSavedStack(state.dialogStack);
     const dc = new DialogContext(this.conversationDialogs, context, state);
     this.stateConfiguration ??= context.turnState.get(STATE_CONFIGURATION_KEY);
     await this.route(dc);
