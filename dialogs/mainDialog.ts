@@ -254,7 +254,7 @@ export class MainDialog extends ComponentDialog {
         await dc.cancelAllDialogs();
         return this.sendMenu(dc);
       case 'start_over':
-        await dc.cancelAllDialogs();
+        if (dc.stack.some((d) => d.id === START_OVER_DIALOG)) return this.reprompt(dc);
         await dc.beginDialog(START_OVER_DIALOG);
         return;
       case 'switch_to_french':

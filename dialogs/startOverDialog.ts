@@ -9,7 +9,10 @@ import type { ConversationDeps } from './conversationDeps.js';
 export const START_OVER_DIALOG = 'startOver';
 const PROMPT = 'startOver.confirm';
 
-/** Erasing progress is the one thing that cannot be undone, so it is confirmed first. */
+/**
+ * Erasing progress is the one thing that cannot be undone, so it is confirmed first. Asked on top of
+ * whatever is open: "no" goes back to it (the open step asks itself again), "yes" closes it too.
+ */
 export class StartOverDialog extends WaterfallDialog {
   readonly prompt: AnswerPrompt;
 
@@ -51,6 +54,7 @@ export class StartOverDialog extends WaterfallDialog {
     const yes = answer.kind === 'yesNo' && answer.yes;
     if (yes) await this.deps.progress.reset(user);
     await step.context.sendActivity(this.deps.content.text.t(language, yes ? 'startOver.done' : 'startOver.kept'));
-    return step.endDialog(yes);
+    // What was open belonged to the erased checklist.
+    return yes ? step.cancelAllDialogs() : step.endDialog(false);
   }
 }

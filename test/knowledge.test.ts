@@ -85,6 +85,8 @@ describe('Local recognizer', () => {
       ['comment donner acces a mon courtier dans le pcc', 'delegate-to-broker'],
       ['quand est-ce que le releve de compte sort', 'billing-cycle-and-due-date'],
       ['GCKey or sign in partner?', 'sign-in-options'],
+      // The CRA's French abbreviation for the business number, told apart from the negation "ne".
+      ["c'est quoi un NE?", 'bn9-rm-bn15-explained'],
       ['menu', 'menu'],
       ['show my progress', 'show_progress']
     ];

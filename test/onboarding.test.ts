@@ -159,6 +159,9 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Start over\?/);
     r = await c.click(button(r, 'No, keep my progress'));
     assert.match(visibleText(r), /your progress is kept/);
+    // Back to the step that was open, in the same message.
+    assert.equal(r.length, 1);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
     assert.ok(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }));
     r = await c.say('recommencer');
     r = await c.click(button(r, /start over|recommencer/i));
@@ -224,6 +227,23 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(record?.language, 'fr');
     r = await bot.conversation({ locale: 'en-CA', userId: c.userId }).say('what is a CAD?');
     assert.match(visibleText(r), /Dernière révision/);
+  });
+
+  it('"I don\'t know" at a step explains it and asks it again, in both languages', async () => {
+    const c = bot.conversation({ locale: 'en-CA' });
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    let r = await c.say("I don't know");
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    assert.match(visibleText(r), /Official source/);
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.steps['choose-sign-in-option'], undefined);
+    const f = bot.conversation({ locale: 'fr-CA' });
+    await f.say('commencer');
+    await answerProfile(f, true, true, true);
+    r = await f.say('je ne sais pas');
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
+    assert.match(visibleText(r), /Source officielle/);
   });
 
   it('a double click or a retried activity never advances twice', async () => {
