@@ -33,6 +33,20 @@ export interface AnswerPromptOptions extends PromptOptions {
 export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isRetry: boolean) => Promise<Partial<Activity>>;
 
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
+/** A number inside a sentence ("my BN is 123 456 782"), maybe followed by RM and more digits. */
+const IDENTIFIER_IN_TEXT = /\d[\d\s-]*\d(?:[\s-]*[a-z]{2}[\s-]*\d[\d\s-]*\d)?/gi;
+
+/**
+ * The number a person typed at a step that collects one: the whole message when it is only a number
+ * (so a typo gets its exact explanation), or the one number of 9 or more digits in a short sentence
+ * (a date or a count in a question is not an answer). Two such numbers are not an answer either.
+ */
+function identifierTyped(text: string): string | undefined {
+  if (text.length <= 30 && IDENTIFIER_ATTEMPT.test(text)) return text;
+  if (text.length > 160) return undefined;
+  const found = (text.match(IDENTIFIER_IN_TEXT) ?? []).filter((m) => m.replace(/\D/g, '').length >= 9);
+  return found.length === 1 ? found[0]!.trim() : undefined;
+}
 
 /**
  * Reads the answer to one of our questions from a card submit or typed text. Plain botbuilder
@@ -48,8 +62,9 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
         : undefined;
     }
     const text = input.text;
-    if ((expect.collects === 'businessNumber' || expect.collects === 'programAccount') && text.length <= 30 && IDENTIFIER_ATTEMPT.test(text)) {
-      return { kind: 'step', choice: 'done', value: text };
+    if (expect.collects === 'businessNumber' || expect.collects === 'programAccount') {
+      const value = identifierTyped(text);
+      if (value) return { kind: 'step', choice: 'done', value };
     }
     if (expect.collects === 'signInOption') {
       const option = words.match(text, ['gckey', 'sign-in-partner', 'undecided']);

@@ -119,6 +119,31 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(progress!.values.programAccount, '871000006RM0001');
   });
 
+  it('takes answers typed the way people write them: a number in a sentence, "skip this step", "already did that"', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    let r = await c.say('I already did that one');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    await c.say('gckey');
+    // A date or a count in a question is not a business number; one 9-digit number in a sentence is.
+    r = await c.say('will I need it before 2026-12-01?');
+    assert.doesNotMatch(visibleText(r), /9 digits|is done/);
+    r = await c.say('ok, my BN is 871 000 006');
+    assert.match(visibleText(r), /“Have your CRA business number \(BN9\) ready” is done\. Noted: ••••••006/);
+    r = await c.say("we don't have one yet");
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    assert.match(visibleText(r), /Official source/);
+    r = await c.say('our RM is 871000006 RM 0001');
+    assert.match(visibleText(r), /is done/);
+    r = await c.say('skip this step');
+    assert.match(visibleText(r), /Skipped “Get ready for the affinity questions”/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.businessNumber, '871000006');
+    assert.equal(progress!.values.programAccount, '871000006RM0001');
+    assert.equal(progress!.steps['prepare-affinity-answers']?.status, 'skipped');
+  });
+
   it('answers a CARM question in the middle of a step, then asks the same step again', async () => {
     const c = bot.conversation();
     await c.say('start');
