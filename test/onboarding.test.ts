@@ -136,12 +136,16 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Official source/);
     r = await c.say('our RM is 871000006 RM 0001');
     assert.match(visibleText(r), /is done/);
+    // A plain "no" to a step card: not done yet.
+    r = await c.say('no');
+    assert.match(visibleText(r), /I'll come back to “Get ready for the affinity questions” later/);
     r = await c.say('skip this step');
-    assert.match(visibleText(r), /Skipped “Get ready for the affinity questions”/);
+    assert.match(visibleText(r), /Skipped “Sign in and create your personal profile”/);
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, '871000006RM0001');
-    assert.equal(progress!.steps['prepare-affinity-answers']?.status, 'skipped');
+    assert.equal(progress!.steps['prepare-affinity-answers']?.status, 'later');
+    assert.equal(progress!.steps['create-personal-profile']?.status, 'skipped');
   });
 
   it('answers a CARM question in the middle of a step, then asks the same step again', async () => {
