@@ -87,6 +87,8 @@ describe('Local recognizer', () => {
       ['GCKey or sign in partner?', 'sign-in-options'],
       // The CRA's French abbreviation for the business number, told apart from the negation "ne".
       ["c'est quoi un NE?", 'bn9-rm-bn15-explained'],
+      // Plurals of abbreviations (short words are not stemmed).
+      ['when are CADs due', 'cad-deadlines'],
       ['menu', 'menu'],
       ['show my progress', 'show_progress']
     ];
