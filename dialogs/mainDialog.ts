@@ -272,6 +272,10 @@ export class MainDialog extends ComponentDialog {
       case 'thanks':
         await dc.context.sendActivity(this.t(language, 'thanks.reply'));
         return;
+      case 'goodbye':
+        // The open step stays open for when they come back.
+        await dc.context.sendActivity(this.t(language, 'goodbye.reply'));
+        return;
     }
   }
 

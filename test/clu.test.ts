@@ -14,7 +14,7 @@ import { CluRecognizer, type CluSettings } from '../src/recognizers/cluRecognize
 import { buildCluProject, CluExportError } from '../src/recognizers/cluProject.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import type { Recognition, UtteranceRecognizer } from '../src/recognizers/recognition.js';
-import type { Language } from '../src/content/schema.js';
+import { CommandIntentName, type Language } from '../src/content/schema.js';
 import { CluStandIn, type AnalyzeConversationBody, type CluWireIntent } from './support/cluStandIn.js';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import { buttons, visibleText, type ChannelActivity } from './support/standInChannel.js';
@@ -118,7 +118,7 @@ describe('CLU', function () {
     it('matches the documented import format, with an intent per entry and command and None', () => {
       const file = CluImportFile.parse(buildCluProject(content, { projectName: PROJECT }));
       const intents = file.assets.intents.map((i) => i.category);
-      const expected = [...content.knowledge.map((e) => e.id), ...content.commands.intents.map((c) => `command.${c.name}`), 'None'];
+      const expected = [...content.knowledge.map((e) => e.id), ...CommandIntentName.options.map((c) => `command.${c}`), 'None'];
       assert.deepEqual([...intents].sort(), [...expected].sort());
       assert.equal(new Set(intents).size, intents.length, 'no intent twice');
 

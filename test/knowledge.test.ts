@@ -90,7 +90,9 @@ describe('Local recognizer', () => {
       // Plurals of abbreviations (short words are not stemmed).
       ['when are CADs due', 'cad-deadlines'],
       ['menu', 'menu'],
-      ['show my progress', 'show_progress']
+      ['show my progress', 'show_progress'],
+      ['Bye!', 'goodbye'],
+      ['Bonne journée!', 'goodbye']
     ];
     for (const [text, expected] of cases) {
       const result = r.recognizeSync(text);

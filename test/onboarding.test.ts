@@ -148,6 +148,17 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(progress!.steps['create-personal-profile']?.status, 'skipped');
   });
 
+  it('"bye" says goodbye and leaves the open step where it was', async () => {
+    const c = bot.conversation({ locale: 'fr-CA' });
+    await c.say('commencer');
+    await answerProfile(c, true, true, true);
+    let r = await c.say('Bonne journée!');
+    assert.match(visibleText(r), /Au revoir! Votre progression est sauvegardée/);
+    assert.equal(stepTitle(r), undefined);
+    r = await c.say("c'est fait");
+    assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
+  });
+
   it('answers a CARM question in the middle of a step, then asks the same step again', async () => {
     const c = bot.conversation();
     await c.say('start');

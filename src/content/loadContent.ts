@@ -7,6 +7,7 @@ import {
   CommandIntentsFile,
   KnowledgeFile,
   OnboardingPlanFile,
+  WORDS_ONLY_COMMANDS,
   type KnowledgeEntry,
   type OnboardingPlanFile as Plan
 } from './schema.js';
@@ -88,6 +89,9 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
     join(dir, 'command-words.yaml'),
     z.record(CommandIntentName, z.object({ en: z.array(z.string().min(1)), fr: z.array(z.string().min(1)) }).strict())
   );
+  for (const name of WORDS_ONLY_COMMANDS) {
+    if (!commandWords[name]?.en.length || !commandWords[name]?.fr.length) throw new ContentError(`command-words.yaml: "${name}" needs words in both languages`);
+  }
   const answerWords = new AnswerWords(await readYaml(join(dir, 'answer-words.yaml'), AnswerWordsFile));
   return { knowledge, commands, plan, text, lexicon, outOfScope, answerWords, commandWords };
 }

@@ -71,9 +71,17 @@ export const CommandIntentName = z.enum([
   'talk_to_expert',
   'menu',
   'greeting',
-  'thanks'
+  'thanks',
+  'goodbye'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
+
+/**
+ * Commands said in so few ways that their exact words (command-words.yaml) are enough. Training
+ * phrasings for "goodbye" ("that's all for today", "à la prochaine") made the classifier read
+ * "today" and "prochaines" as farewells in real questions.
+ */
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye']);
 
 export const CommandIntentsFile = z
   .object({
@@ -89,7 +97,7 @@ export const CommandIntentsFile = z
   })
   .strict()
   .refine(
-    (f) => CommandIntentName.options.every((n) => f.intents.some((i) => i.name === n)),
+    (f) => CommandIntentName.options.every((n) => WORDS_ONLY_COMMANDS.has(n) || f.intents.some((i) => i.name === n)),
     'every command intent needs utterances'
   );
 export type CommandIntentsFile = z.infer<typeof CommandIntentsFile>;

@@ -90,12 +90,14 @@ export function buildCluProject(content: AssistantContent, options: CluExportOpt
       for (const q of entry[language].questions) add(intent, language, q);
     }
   }
-  for (const command of content.commands.intents) {
-    const intent = cluIntentForCommand(command.name);
+  // Commands with training phrasings, and those known by their exact words only (goodbye).
+  for (const name of new Set([...content.commands.intents.map((c) => c.name), ...Object.keys(content.commandWords)])) {
+    const intent = cluIntentForCommand(name);
     addIntent(intent);
-    const words = content.commandWords[command.name];
-    for (const u of [...command.en, ...(words?.en ?? [])]) add(intent, 'en', u);
-    for (const u of [...command.fr, ...(words?.fr ?? [])]) add(intent, 'fr', u);
+    const command = content.commands.intents.find((c) => c.name === name);
+    const words = content.commandWords[name];
+    for (const u of [...(command?.en ?? []), ...(words?.en ?? [])]) add(intent, 'en', u);
+    for (const u of [...(command?.fr ?? []), ...(words?.fr ?? [])]) add(intent, 'fr', u);
   }
   addIntent(CLU_NONE);
   for (const q of content.outOfScope.en) add(CLU_NONE, 'en', q);
