@@ -78,8 +78,8 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       ? { kind: 'yesNo', yes: action.value === 'yes' }
       : undefined;
   }
-  const yn = words.match(input.text, ['yes', 'no']);
-  return yn ? { kind: 'yesNo', yes: yn === 'yes' } : undefined;
+  const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']);
+  return yn ? { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' } : undefined;
 }
 
 /** The open question's expectation: the conversation's dialogs share one stack, the question on top. */

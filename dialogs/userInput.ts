@@ -55,4 +55,11 @@ export class AnswerWords {
     if (!folded) return undefined;
     return kinds.find((k) => this.sets.get(k)?.has(folded));
   }
+
+  /** The first kind whose words include the message's first word (folded), among those asked for. */
+  matchFirstWord(text: string, kinds: string[]): string | undefined {
+    const first = foldText(text).split(' ')[0];
+    if (!first) return undefined;
+    return kinds.find((k) => this.sets.get(k)?.has(first));
+  }
 }

@@ -148,6 +148,27 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(progress!.steps['create-personal-profile']?.status, 'skipped');
   });
 
+  it('takes "yes, we\'re in Ontario" or "non, pas encore" as the answer to a yes/no question', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    let r = await c.say("yes we're in Ontario");
+    assert.match(visibleText(r), /Do you use a customs broker\?/);
+    r = await c.say('No, we do it ourselves');
+    assert.match(visibleText(r), /\(RM\) program account\?/);
+    r = await c.say('non, pas encore');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
+      resident: true,
+      usesBroker: false,
+      hasRmAccount: false
+    });
+    // Only a first word that is yes or no: "ok what now" is not an answer, and "y a-t-il" is not "y(es)".
+    const d = bot.conversation();
+    await d.say('start');
+    r = await d.say('ok what now');
+    assert.match(visibleText(r), /Please answer with one of the buttons/);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');
