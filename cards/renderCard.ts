@@ -3,6 +3,7 @@ import * as ACData from 'adaptivecards-templating';
 import { CardFactory, type Attachment } from 'botbuilder';
 import type { CardAction } from './cardActions.js';
 import { deepFreeze } from '../src/util/deepFreeze.js';
+import { LruMap } from '../src/util/lruMap.js';
 
 export type CardTemplateName = 'answer' | 'choices' | 'step' | 'progress';
 
@@ -34,20 +35,18 @@ export function cardAttachment(name: CardTemplateName, data: object): Attachment
  * than a lookup. Shared and frozen: nothing may change a card after it is built.
  */
 export class CardMemo {
-  private readonly cards = new Map<string, Attachment>();
+  private readonly cards: LruMap<string, Attachment>;
 
-  constructor(private readonly capacity = 2000) {}
+  constructor(capacity = 2000) {
+    this.cards = new LruMap(capacity);
+  }
 
   get(key: string, build: () => Attachment): Attachment {
     let card = this.cards.get(key);
-    if (card) {
-      // Least recently used goes first.
-      this.cards.delete(key);
-    } else {
+    if (!card) {
       card = deepFreeze(build());
-      if (this.cards.size >= this.capacity) this.cards.delete(this.cards.keys().next().value!);
+      this.cards.set(key, card);
     }
-    this.cards.set(key, card);
     return card;
   }
 }

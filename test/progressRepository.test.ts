@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { MemoryStorage, type Storage, type StoreItems } from 'botbuilder';
 import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
 import { ProgressRepository } from '../src/onboarding/progressRepository.js';
+import { LruMap } from '../src/util/lruMap.js';
 import { BusinessNumber, ProgramAccountNumber, maskIdentifier } from '../src/onboarding/onboardingProgress.js';
 
 const user = { channelId: 'msteams', userId: 'aad-123' };
@@ -277,5 +278,19 @@ describe('BusinessNumber and ProgramAccountNumber', () => {
   it('masks all but the last three digits', () => {
     assert.equal(maskIdentifier('123456782'), '••••••782');
     assert.equal(maskIdentifier('123456782RM0001'), '•••••••••RM•001');
+  });
+});
+
+describe('LruMap', () => {
+  it('keeps the most recently used entries and says which one made room', () => {
+    const map = new LruMap<string, number>(2);
+    assert.equal(map.set('a', 1), undefined);
+    map.set('b', 2);
+    assert.equal(map.get('a'), 1); // a is now the most recent
+    assert.deepEqual(map.set('c', 3), ['b', 2]);
+    assert.equal(map.peek('b'), undefined);
+    assert.equal(map.peek('a'), 1);
+    assert.deepEqual(map.set('d', 4), ['a', 1]); // peek did not refresh a
+    assert.equal(map.size, 2);
   });
 });

@@ -3,6 +3,7 @@ import type { Storage, StoreItem } from 'botbuilder';
 import { OnboardingProgress, newOnboardingProgress } from './onboardingProgress.js';
 import type { Logger } from '../logger.js';
 import { deepFreeze } from '../util/deepFreeze.js';
+import { LruMap } from '../util/lruMap.js';
 
 /** Identifies one person on one channel (Teams and the web page have different user ids). */
 export interface UserRef {
@@ -17,7 +18,7 @@ export interface ProgressRepositoryOptions {
   /**
    * True when this process is the store's only writer (the JSON store holds a lock on its data
    * directory): records it has read or written are then served from memory. With shared storage
-   * (Blob) every read goes to the store, and only the validation of an unchanged record is skipped.
+   * (Blob) a record is read once per turn, and only the validation of an unchanged record is skipped.
    */
   exclusiveStore?: boolean;
   /** Records kept in memory (the most recently used). */
@@ -31,7 +32,6 @@ interface Remembered {
   eTag?: string;
 }
 
-
 /**
  * Per-user onboarding progress with atomic read-modify-write. Updates of one user are queued in
  * this process, and each write carries the eTag it read, so even two processes (Blob storage) never
@@ -39,24 +39,24 @@ interface Remembered {
  */
 export class ProgressRepository {
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly remembered = new Map<string, Remembered>();
+  private readonly remembered: LruMap<string, Remembered>;
   /**
    * Counts the starts and ends of this process's writes: a read that overlapped one is not
    * remembered (it may predate the write).
    */
   private writeEvents = 0;
   /** The write event of each recently written record; older ones happened at or before `forgottenWrites`. */
-  private readonly lastWrite = new Map<string, number>();
+  private readonly lastWrite: LruMap<string, number>;
   private forgottenWrites = 0;
   /** What each turn has read (keyed by the turn's context), with the write event it was read after. */
   private readonly turnReads = new WeakMap<object, Map<string, { progress: Readonly<OnboardingProgress> | null; after: number }>>();
   private readonly exclusive: boolean;
-  private readonly cacheSize: number;
   private readonly logger?: Logger;
 
   constructor(private readonly storage: Storage, options: ProgressRepositoryOptions = {}) {
     this.exclusive = options.exclusiveStore ?? false;
-    this.cacheSize = options.cacheSize ?? 5000;
+    this.remembered = new LruMap(options.cacheSize ?? 5000);
+    this.lastWrite = new LruMap(options.cacheSize ?? 5000);
     this.logger = options.logger;
   }
 
@@ -71,13 +71,10 @@ export class ProgressRepository {
    */
   async get(user: UserRef, turn?: object): Promise<OnboardingProgress | undefined> {
     const key = ProgressRepository.key(user);
-    const known = this.remembered.get(key);
-    if (known && this.exclusive) {
-      this.remember(key, known);
-      return known.progress ?? undefined;
-    }
+    const known = this.exclusive ? this.remembered.get(key) : this.remembered.peek(key);
+    if (known && this.exclusive) return known.progress ?? undefined;
     const seen = turn ? this.turnReads.get(turn)?.get(key) : undefined;
-    if (seen && seen.after >= (this.lastWrite.get(key) ?? this.forgottenWrites)) return seen.progress ?? undefined;
+    if (seen && seen.after >= (this.lastWrite.peek(key) ?? this.forgottenWrites)) return seen.progress ?? undefined;
     const writes = this.writeEvents;
     const progress = await this.read(key, known, writes);
     if (turn) {
@@ -92,27 +89,22 @@ export class ProgressRepository {
     const found = (await this.storage.read([key]))[key];
     const current = writes === this.writeEvents;
     if (!found) {
-      if (current) this.remember(key, { progress: null });
+      if (current) this.remembered.set(key, { progress: null });
       return undefined;
     }
     const eTag = typeof found.eTag === 'string' ? found.eTag : undefined;
     // Unchanged since we last read or validated it: no need to validate again.
     if (known?.progress && eTag !== undefined && known.eTag === eTag) return known.progress;
     const progress = this.parse(key, found);
-    if (progress && current) this.remember(key, { progress: deepFreeze(progress), eTag });
+    if (progress && current) this.remembered.set(key, { progress: deepFreeze(progress), eTag });
     return progress;
   }
 
   /** Notes a write of the record starting or ending: what was read before it may be out of date. */
   private written(key: string): void {
     this.writeEvents++;
-    this.lastWrite.delete(key);
-    this.lastWrite.set(key, this.writeEvents);
-    if (this.lastWrite.size > this.cacheSize) {
-      const [oldest, at] = this.lastWrite.entries().next().value!;
-      this.lastWrite.delete(oldest);
-      this.forgottenWrites = Math.max(this.forgottenWrites, at);
-    }
+    const forgotten = this.lastWrite.set(key, this.writeEvents);
+    if (forgotten) this.forgottenWrites = Math.max(this.forgottenWrites, forgotten[1]);
   }
 
   /** Applies `change` to the user's record (a fresh one if none) and stores it before resolving. */
@@ -141,7 +133,7 @@ export class ProgressRepository {
       } finally {
         this.written(key);
       }
-      this.remember(key, { progress: null });
+      this.remembered.set(key, { progress: null });
     });
   }
 
@@ -154,12 +146,6 @@ export class ProgressRepository {
       if (this.queues.get(key) === next) this.queues.delete(key);
     }).catch(() => undefined);
     return next;
-  }
-
-  private remember(key: string, entry: Remembered): void {
-    this.remembered.delete(key);
-    this.remembered.set(key, entry);
-    if (this.remembered.size > this.cacheSize) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
   private async applyWithRetry(
@@ -189,7 +175,7 @@ export class ProgressRepository {
         } finally {
           this.written(key);
         }
-        this.remember(key, { progress: deepFreeze(next) });
+        this.remembered.set(key, { progress: deepFreeze(next) });
         return next;
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !/eTag conflict|precondition|412/i.test(String((error as Error).message ?? error))) throw error;
@@ -206,7 +192,7 @@ export class ProgressRepository {
    * the stored one (updates of a user are queued here), so it is neither read nor validated again.
    */
   private async readForUpdate(key: string): Promise<{ found?: StoreItem; stored?: OnboardingProgress }> {
-    const known = this.exclusive ? this.remembered.get(key) : undefined;
+    const known = this.exclusive ? this.remembered.peek(key) : undefined;
     if (known) return known.progress ? { found: { eTag: known.eTag ?? '*' }, stored: known.progress } : {};
     const found = (await this.storage.read([key]))[key];
     return { found, stored: found ? this.parse(key, found) : undefined };

@@ -32,7 +32,6 @@ export interface WebChatOptions {
   now?: () => number;
 }
 
-
 /**
  * The website chat: the page at /, Web Chat's bundle, /api/webchat/token and a Direct Line 3.0
  * endpoint whose turns run in-process through their own adapter.
