@@ -716,16 +716,24 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** A Markdown table: its title line, the header row and alignment row; the caller pushes the rows. */
+function tableStart(out: string[], title: string, columns: string[], align: string[]): void {
+  out.push(title, '', `| ${columns.join(' | ')} |`, `|${align.join('|')}|`);
+}
+
 function report(recognizer: RecognizerResult[] | undefined, turns: TurnsResult[] | undefined, scale: ScaleResult[] | undefined): string {
   const out: string[] = [];
+  const at = (t: TurnsResult | undefined, c: number) => t?.loads.find((x) => x.concurrency === c);
   out.push(`Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${mb(totalmem())} RAM · Node ${process.version} · ${process.platform}`);
   out.push('Load generator and stand-in channel: the parent process; each bot: its own child process; loopback HTTP.');
   out.push('');
   if (recognizer) {
-    out.push('**Recognizer** (LocalRecognizer.recognizeSync on every knowledge-base title and question, EN + FR, in this process)');
-    out.push('');
-    out.push('| Phrasings | Count | Passes | Questions/s | p50 (ms) | p99 (ms) |');
-    out.push('|---|---:|---:|---:|---:|---:|');
+    tableStart(
+      out,
+      '**Recognizer** (LocalRecognizer.recognizeSync on every knowledge-base title and question, EN + FR, in this process)',
+      ['Phrasings', 'Count', 'Passes', 'Questions/s', 'p50 (ms)', 'p99 (ms)'],
+      ['---', '---:', '---:', '---:', '---:', '---:']
+    );
     for (const r of recognizer) {
       out.push(`| ${r.name} | ${r.phrasings} | ${r.passes} | ${r.questionsPerSecond.toFixed(0)} | ${r.latency.p50.toFixed(3)} | ${r.latency.p99.toFixed(3)} |`);
     }
@@ -735,10 +743,12 @@ function report(recognizer: RecognizerResult[] | undefined, turns: TurnsResult[]
     const json = turns.find((t) => t.kind === 'json');
     const memory = turns.find((t) => t.kind === 'memory');
     const echo = turns.find((t) => t.kind === 'echo');
-    out.push('**Turns end to end** (POST /api/messages until the bot has sent every reply; questions and card submits mixed)');
-    out.push('');
-    out.push('| Bot | Conversations | Turns | Turns/s | p50 (ms) | p99 (ms) | Errors | Replies/turn | Bot CPU/turn (ms) |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    tableStart(
+      out,
+      '**Turns end to end** (POST /api/messages until the bot has sent every reply; questions and card submits mixed)',
+      ['Bot', 'Conversations', 'Turns', 'Turns/s', 'p50 (ms)', 'p99 (ms)', 'Errors', 'Replies/turn', 'Bot CPU/turn (ms)'],
+      ['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']
+    );
     const names: Record<BotKind, string> = {
       json: 'Assistant, JSON store',
       memory: 'Assistant, MemoryStorage',
@@ -755,11 +765,12 @@ function report(recognizer: RecognizerResult[] | undefined, turns: TurnsResult[]
     out.push('');
     if (json && (memory || echo)) {
       const echo2 = turns.find((t) => t.kind === 'echo2');
-      out.push('Ratios (turns/s: higher is better for the assistant; p50: lower is better):');
-      out.push('');
-      out.push('| Conversations | JSON ÷ Memory turns/s | JSON ÷ Memory p50 | JSON ÷ Echo turns/s | JSON ÷ Echo p50 | JSON ÷ Echo (2 replies) turns/s |');
-      out.push('|---:|---:|---:|---:|---:|---:|');
-      const at = (t: TurnsResult | undefined, c: number) => t?.loads.find((x) => x.concurrency === c);
+      tableStart(
+        out,
+        'Ratios (turns/s: higher is better for the assistant; p50: lower is better):',
+        ['Conversations', 'JSON ÷ Memory turns/s', 'JSON ÷ Memory p50', 'JSON ÷ Echo turns/s', 'JSON ÷ Echo p50', 'JSON ÷ Echo (2 replies) turns/s'],
+        ['---:', '---:', '---:', '---:', '---:', '---:']
+      );
       for (const l of json.loads) {
         const m = at(memory, l.concurrency);
         const e = at(echo, l.concurrency);
@@ -773,10 +784,12 @@ function report(recognizer: RecognizerResult[] | undefined, turns: TurnsResult[]
     }
   }
   if (scale) {
-    out.push('**Store scaling** (JSON store pre-populated with realistic records; one conversation at a time, half of them returning stored users)');
-    out.push('');
-    out.push('| Stored users | Items | store.json | Start-up (ms) | RSS after start | RSS after load | Turns | p50 (ms) | p99 (ms) | Mean (ms) | Errors |');
-    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    tableStart(
+      out,
+      '**Store scaling** (JSON store pre-populated with realistic records; one conversation at a time, half of them returning stored users)',
+      ['Stored users', 'Items', 'store.json', 'Start-up (ms)', 'RSS after start', 'RSS after load', 'Turns', 'p50 (ms)', 'p99 (ms)', 'Mean (ms)', 'Errors'],
+      Array(11).fill('---:')
+    );
     for (const s of scale) {
       out.push(
         `| ${s.users.toLocaleString('en-US')} | ${s.items.toLocaleString('en-US')} | ${mb(s.storeBytes)} | ${s.startupMs.toFixed(0)} | ${mb(s.rssAfterStart)} | ${mb(s.rssAfterLoad)} | ${s.load.turns} | ${ms(s.load.latency.p50)} | ${ms(s.load.latency.p99)} | ${ms(s.load.latency.mean)} | ${s.load.errors} |`
@@ -784,13 +797,11 @@ function report(recognizer: RecognizerResult[] | undefined, turns: TurnsResult[]
     }
     out.push('');
   }
-  out.push('**Floors and goals**');
-  out.push('');
-  out.push('| Check | Target | Measured | Holds |');
-  out.push('|---|---|---|---|');
-  const json1 = turns?.find((t) => t.kind === 'json')?.loads.find((l) => l.concurrency === 1);
-  const json16 = turns?.find((t) => t.kind === 'json')?.loads.find((l) => l.concurrency === 16);
-  const echo16 = turns?.find((t) => t.kind === 'echo')?.loads.find((l) => l.concurrency === 16);
+  tableStart(out, '**Floors and goals**', ['Check', 'Target', 'Measured', 'Holds'], ['---', '---', '---', '---']);
+  const jsonTurns = turns?.find((t) => t.kind === 'json');
+  const json1 = at(jsonTurns, 1);
+  const json16 = at(jsonTurns, 16);
+  const echo16 = at(turns?.find((t) => t.kind === 'echo'), 16);
   const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
   if (json1) out.push(`| One conversation at a time, p99 per turn | < 25 ms | ${ms(json1.latency.p99)} ms | ${yes(json1.latency.p99 < 25)} |`);
   if (json16 && echo16) {
