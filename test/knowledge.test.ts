@@ -89,6 +89,11 @@ describe('Local recognizer', () => {
       ["c'est quoi un NE?", 'bn9-rm-bn15-explained'],
       // Plurals of abbreviations (short words are not stemmed).
       ['when are CADs due', 'cad-deadlines'],
+      // "Appeler" (to call) stems like "appel" (appeal); who to call is the help desk.
+      ['qui appeler si le portail est en panne', 'carm-help-desk'],
+      // "Customs agent" / "agent en douane" is what many importers call their broker.
+      ['our customs agent needs to be added to the portal, how', 'delegate-to-broker'],
+      ['can our bookkeeper run the portal for us', 'employee-access'],
       ['menu', 'menu'],
       ['show my progress', 'show_progress'],
       ['Bye!', 'goodbye'],

@@ -19,8 +19,8 @@ export interface LocalRecognizerSettings extends DecisionThresholds {
   offTopicPenalty: number;
   /** Weight of the trained classifier's probability against the nearest-phrasing similarity. */
   classifierWeight: number;
-  /** Training of the classifier (AdaGrad): passes over the phrasings, step size, L2 penalty. */
-  classifierTraining?: { epochs?: number; learningRate?: number; l2?: number };
+  /** Training of the classifier (AdaGrad): passes over the phrasings, step size, L2 penalty, shuffle seed. */
+  classifierTraining?: { epochs?: number; learningRate?: number; l2?: number; seed?: number };
 }
 
 export const DEFAULT_LOCAL_SETTINGS: LocalRecognizerSettings = {
