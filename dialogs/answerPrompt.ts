@@ -16,7 +16,10 @@ export type AnswerExpectation =
   | { kind: 'step'; stepId: string; collects: StepValueKind }
   | { kind: 'yesNo'; question: string };
 
-export type PromptAnswer = { kind: 'step'; choice: StepChoice; value?: string } | { kind: 'yesNo'; yes: boolean };
+export type PromptAnswer =
+  | { kind: 'step'; choice: StepChoice; value?: string }
+  /** `stated`: read from a sentence without yes or no ("we use Livingston as our broker"), so worth confirming. */
+  | { kind: 'yesNo'; yes: boolean; stated?: boolean };
 
 /**
  * What an open question keeps in dialog state: what it accepts and a short lead-in. The card itself
@@ -79,7 +82,9 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       : undefined;
   }
   const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']);
-  return yn ? { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' } : undefined;
+  if (yn) return { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' };
+  const stated = words.statement(input.text, expect.question);
+  return stated ? { kind: 'yesNo', yes: stated === 'yes', stated: true } : undefined;
 }
 
 /** The open question's expectation: the conversation's dialogs share one stack, the question on top. */

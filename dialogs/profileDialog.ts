@@ -33,8 +33,8 @@ export class ProfileDialog extends WaterfallDialog {
     return [this, this.prompt];
   }
 
-  private async ask(step: WaterfallStepContext, question: Question) {
-    const options: AnswerPromptOptions = { validations: { kind: 'yesNo', question: `profile.${question}` } };
+  private async ask(step: WaterfallStepContext, question: Question, lead?: string) {
+    const options: AnswerPromptOptions = { validations: { kind: 'yesNo', question: `profile.${question}` }, lead };
     return step.prompt(PROMPT, options);
   }
 
@@ -56,11 +56,21 @@ export class ProfileDialog extends WaterfallDialog {
     );
   }
 
+  private noted(context: TurnContext, question: Question, yes: boolean): string {
+    const { language } = turnInfo(context);
+    const key = { resident: ['resident', 'nonResident'], broker: ['broker', 'noBroker'], rm: ['rm', 'noRm'] }[question][yes ? 0 : 1];
+    const text = this.deps.content.text;
+    return text.t(language, 'profile.noted', { answer: text.t(language, `progress.profile.${key}`) });
+  }
+
   private async record(step: WaterfallStepContext, answered: Question, next?: Question) {
     const answer = step.result as PromptAnswer;
     const values = step.values as Partial<Record<Question, boolean>>;
     values[answered] = answer.kind === 'yesNo' && answer.yes;
-    if (next) return this.ask(step, next);
+    // An answer read from a sentence is said back, so a misreading is seen (and "start over" fixes it).
+    const noted = answer.kind === 'yesNo' && answer.stated ? this.noted(step.context, answered, answer.yes) : undefined;
+    if (next) return this.ask(step, next, noted);
+    if (noted) await step.context.sendActivity(noted);
     const profile: ImporterProfile = { resident: !!values.resident, usesBroker: !!values.broker, hasRmAccount: !!values.rm };
     return step.endDialog(profile);
   }

@@ -56,6 +56,34 @@ export class AnswerWords {
     return kinds.find((k) => this.sets.get(k)?.has(folded));
   }
 
+  /**
+   * A statement that answers a yes/no question without saying yes or no ("we use Livingston as our
+   * broker" → yes to `profile.broker`), from the `<question>.yes` / `<question>.no` phrases. Not a
+   * question, not negated outside the phrase, and only one of the two sides: otherwise undefined.
+   */
+  statement(text: string, question: string): 'yes' | 'no' | undefined {
+    const folded = foldText(text);
+    if (!folded || text.includes('?') || this.startsWithAny(folded, 'question-first')) return undefined;
+    const sides = (['yes', 'no'] as const).filter((side) => this.phraseIn(folded, `${question}.${side}`));
+    return sides.length === 1 ? sides[0] : undefined;
+  }
+
+  /** A phrase of `kind` in the message as whole words, with no negation in the rest of it. */
+  private phraseIn(folded: string, kind: string): boolean {
+    const padded = ` ${folded} `;
+    for (const phrase of this.sets.get(kind) ?? []) {
+      const at = padded.indexOf(` ${phrase} `);
+      if (at < 0) continue;
+      const rest = `${padded.slice(0, at + 1)}${padded.slice(at + phrase.length + 1)}`;
+      if (![...(this.sets.get('negation') ?? [])].some((n) => rest.includes(` ${n} `))) return true;
+    }
+    return false;
+  }
+
+  private startsWithAny(folded: string, kind: string): boolean {
+    return [...(this.sets.get(kind) ?? [])].some((w) => folded === w || folded.startsWith(`${w} `));
+  }
+
   /** The first kind whose words include the message's first word (folded), among those asked for. */
   matchFirstWord(text: string, kinds: string[]): string | undefined {
     const first = foldText(text).split(' ')[0];

@@ -169,6 +169,43 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Please answer with one of the buttons/);
   });
 
+  it('takes a statement as the answer to a profile question and says what it noted', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    let r = await c.say("We're based in Toronto");
+    assert.match(visibleText(r), /Noted: resident importer\./);
+    assert.match(visibleText(r), /Do you use a customs broker\?/);
+    // A question is not an answer: it gets its answer and the same question again.
+    r = await c.say('do I need a broker');
+    assert.doesNotMatch(visibleText(r), /Noted/);
+    assert.match(visibleText(r), /Do you use a customs broker\?/);
+    r = await c.say('we use Livingston as our broker');
+    assert.match(visibleText(r), /Noted: uses a customs broker\./);
+    r = await c.say("we don't have one yet");
+    assert.match(visibleText(r), /Noted: no RM account yet\./);
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
+      resident: true,
+      usesBroker: true,
+      hasRmAccount: false
+    });
+    // A negated statement is not read as its opposite: "not in Canada" is asked again, not taken as yes.
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    r = await fr.say("on n'est pas au Canada");
+    assert.doesNotMatch(visibleText(r), /C'est noté/);
+    r = await fr.say('nous sommes une entreprise américaine');
+    assert.match(visibleText(r), /C'est noté : importateur non résident\./);
+    r = await fr.say('on fait affaire avec un courtier en douane');
+    assert.match(visibleText(r), /C'est noté : fait affaire avec un courtier\./);
+    await fr.say("on n'en a pas");
+    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId }))?.profile, {
+      resident: false,
+      usesBroker: true,
+      hasRmAccount: false
+    });
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');
