@@ -94,6 +94,8 @@ describe('Local recognizer', () => {
       // "Customs agent" / "agent en douane" is what many importers call their broker.
       ['our customs agent needs to be added to the portal, how', 'delegate-to-broker'],
       ['can our bookkeeper run the portal for us', 'employee-access'],
+      // Getting started means the guided checklist, not an answer about where to find experts.
+      ['how do I get started with carm', 'start_onboarding'],
       ['menu', 'menu'],
       ['show my progress', 'show_progress'],
       ['Bye!', 'goodbye'],
