@@ -123,6 +123,11 @@ export class MainDialog extends ComponentDialog {
       await dc.context.sendActivity(this.t(language, 'error.tooLong', { max: MAX_TEXT_LENGTH }));
       return;
     }
+    if (this.deps.content.answerWords.givesSecret(input.text)) {
+      // Not recognized, answered or recorded anywhere: a warning, then whatever was open.
+      await dc.context.sendActivity(this.t(language, 'error.secretShared'));
+      return this.reprompt(dc);
+    }
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
       await dc.continueDialog();
       return;

@@ -84,6 +84,28 @@ export class AnswerWords {
     return [...(this.sets.get(kind) ?? [])].some((w) => folded === w || folded.startsWith(`${w} `));
   }
 
+  /**
+   * True when the message gives a password or code: a secret's name (`secret-marker`), maybe "is" or
+   * ":", then a word with a digit, a symbol or mixed case ("password is Hunter2!", "mdp: Bonjour123").
+   * "My password expired" or "what's a PIN?" are questions, not secrets.
+   */
+  givesSecret(text: string): boolean {
+    const tokens = text.split(/\s+/).filter(Boolean);
+    const folded = tokens.map((t) => foldText(t));
+    for (let i = 0; i < tokens.length; i++) {
+      for (const marker of this.sets.get('secret-marker') ?? []) {
+        const words = marker.split(' ');
+        if (!words.every((w, j) => folded[i + j] === w)) continue;
+        // The value: the next word or two, past a connector ("is", "was", "est", ":", "=").
+        for (const candidate of tokens.slice(i + words.length, i + words.length + 3)) {
+          const value = candidate.replace(/^[:="'«“]+|[.,!?;:"'»”]+$/g, '');
+          if (value.length >= 4 && (/\d/.test(value) || /[^\p{L}\p{N}'’-]/u.test(value) || /\p{Ll}\p{Lu}/u.test(value))) return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** The first kind whose words include the message's first word (folded), among those asked for. */
   matchFirstWord(text: string, kinds: string[]): string | undefined {
     const first = foldText(text).split(' ')[0];

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MemoryStorage, type Storage } from 'botbuilder';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import {
@@ -204,6 +206,38 @@ describe('Guided onboarding over HTTP', function () {
       usesBroker: true,
       hasRmAccount: false
     });
+  });
+
+  it('warns a user who types a password or code, and neither answers nor records it', async () => {
+    const own = await startAssistant();
+    try {
+      const c = own.conversation();
+      await c.say('start');
+      await answerProfile(c, true, true, true);
+      await c.say('done');
+      let r = await c.say('gckey');
+      const step = stepTitle(r);
+      r = await c.say('my gckey password is Summer2024');
+      assert.match(visibleText(r), /Please don't share passwords or sign-in codes/);
+      assert.equal(stepTitle(r), step);
+      r = await c.say('password: Xq7!pLzz can you log in for me');
+      assert.match(visibleText(r), /Please don't share passwords/);
+      // Asking about a password is a question like any other.
+      r = await c.say('my GCKey password expired, what do I do?');
+      assert.doesNotMatch(visibleText(r), /Please don't share/);
+      assert.match(visibleText(r), /locked out/i);
+      const fr = own.conversation({ locale: 'fr-CA' });
+      r = await fr.say('mon mot de passe est Bonjour123');
+      assert.match(visibleText(r), /Ne me communiquez pas vos mots de passe/);
+      await own.stop();
+      // Nothing the bot keeps (store, journal, insights) holds the secret.
+      const files = await readdir(own.dataDir, { recursive: true, withFileTypes: true });
+      const kept = files.filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name));
+      assert.ok(kept.some((f) => f.endsWith('insights.jsonl')), `insights log written: ${kept.join(', ')}`);
+      for (const file of kept) assert.doesNotMatch(await readFile(file, 'utf8'), /Summer2024|Xq7|pLzz|Bonjour123/, file);
+    } finally {
+      await own.cleanup();
+    }
   });
 
   it('"bye" says goodbye and leaves the open step where it was', async () => {
