@@ -99,6 +99,7 @@ describe('Local recognizer', () => {
       ['menu', 'menu'],
       ['show my progress', 'show_progress'],
       ['Bye!', 'goodbye'],
+      ['Ok thanks, bye', 'goodbye'],
       ['Bonne journée!', 'goodbye']
     ];
     for (const [text, expected] of cases) {
