@@ -89,6 +89,7 @@ describe('Local recognizer', () => {
       ["c'est quoi un NE?", 'bn9-rm-bn15-explained'],
       // Plurals of abbreviations (short words are not stemmed).
       ['when are CADs due', 'cad-deadlines'],
+      ["what's the time limit to send in a CAD", 'cad-deadlines'],
       // "Appeler" (to call) stems like "appel" (appeal); who to call is the help desk.
       ['qui appeler si le portail est en panne', 'carm-help-desk'],
       // "Customs agent" / "agent en douane" is what many importers call their broker.
