@@ -95,6 +95,8 @@ describe('Local recognizer', () => {
       // "Customs agent" / "agent en douane" is what many importers call their broker.
       ['our customs agent needs to be added to the portal, how', 'delegate-to-broker'],
       ['can our bookkeeper run the portal for us', 'employee-access'],
+      // A closing "Can you help?" does not turn a question into the help command.
+      ["Hello, I'm the controller at a food distributor. I can't figure out where to give our broker access. Can you help?", 'delegate-to-broker'],
       // Getting started means the guided checklist, not an answer about where to find experts.
       ['how do I get started with carm', 'start_onboarding'],
       ['menu', 'menu'],

@@ -198,7 +198,8 @@ export class LocalRecognizer implements UtteranceRecognizer {
 
   /**
    * Long messages often give context first and ask last ("I'm the bookkeeper of…, do we need…?"):
-   * each sentence is also tried alone, and the clearest reading wins.
+   * each sentence is also tried alone, and the clearest reading wins. A command is read from the
+   * whole message only: "…where do I give our broker access? Can you help?" asks about delegation.
    */
   recognizeSync(text: string): Recognition {
     const whole = this.recognizeOne(text);
@@ -211,7 +212,8 @@ export class LocalRecognizer implements UtteranceRecognizer {
     for (const sentence of sentences) {
       const r = this.recognizeOne(sentence);
       const top = r.candidates[0];
-      if (r.decision !== 'none' && top && top.score > (best.decision === 'none' ? 0 : best.candidates[0]?.score ?? 0)) best = r;
+      if (r.decision === 'none' || !top || top.kind === 'command') continue;
+      if (top.score > (best.decision === 'none' ? 0 : best.candidates[0]?.score ?? 0)) best = r;
     }
     return { ...best, language: whole.language };
   }
