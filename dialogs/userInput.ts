@@ -90,6 +90,9 @@ export class AnswerWords {
    * "My password expired" or "what's a PIN?" are questions, not secrets.
    */
   givesSecret(text: string): boolean {
+    // Most messages name no secret: one fold and a substring check settle them.
+    const whole = ` ${foldText(text)} `;
+    if (![...(this.sets.get('secret-marker') ?? [])].some((m) => whole.includes(` ${m} `))) return false;
     const tokens = text.split(/\s+/).filter(Boolean);
     const folded = tokens.map((t) => foldText(t));
     for (let i = 0; i < tokens.length; i++) {

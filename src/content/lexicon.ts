@@ -13,8 +13,20 @@ const LexiconFile = z
   })
   .strict();
 
+/** The last few texts folded: a turn folds its message several times (answer words, recognizer). */
+const recentlyFolded = new Map<string, string>();
+
 /** Lower-case, no accents, apostrophes and punctuation as spaces. */
 export function foldText(text: string): string {
+  const known = recentlyFolded.get(text);
+  if (known !== undefined) return known;
+  const folded = foldUncached(text);
+  if (recentlyFolded.size >= 64) recentlyFolded.delete(recentlyFolded.keys().next().value!);
+  recentlyFolded.set(text, folded);
+  return folded;
+}
+
+function foldUncached(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
