@@ -35,6 +35,9 @@ export interface AnswerPromptOptions extends PromptOptions {
 /** Draws the question: a card the first time and after an interruption, a short hint on a retry. */
 export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isRetry: boolean) => Promise<Partial<Activity>>;
 
+/** What a sentence at a step can say without the card's words: "our bond is posted", "waiting for our broker". */
+const STATED_STEP_CHOICES = ['done', 'later'] as const satisfies readonly StepChoice[];
+
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
 /** A number inside a sentence ("my BN is 123 456 782"), maybe followed by RM and more digits. */
 const IDENTIFIER_IN_TEXT = /\d[\d\s-]*\d(?:[\s-]*[a-z]{2}[\s-]*\d[\d\s-]*\d)?/gi;
@@ -73,7 +76,7 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       const option = words.match(text, ['gckey', 'sign-in-partner', 'undecided']);
       if (option) return { kind: 'step', choice: 'done', value: option };
     }
-    const choice = words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined;
+    const choice = (words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined) ?? words.statement(text, `step.${expect.stepId}`, STATED_STEP_CHOICES);
     return choice ? { kind: 'step', choice } : undefined;
   }
   if (action) {
@@ -83,7 +86,7 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
   }
   const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']);
   if (yn) return { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' };
-  const stated = words.statement(input.text, expect.question);
+  const stated = words.statement(input.text, expect.question, ['yes', 'no'] as const);
   return stated ? { kind: 'yesNo', yes: stated === 'yes', stated: true } : undefined;
 }
 

@@ -57,15 +57,26 @@ export class AnswerWords {
   }
 
   /**
-   * A statement that answers a yes/no question without saying yes or no ("we use Livingston as our
-   * broker" → yes to `profile.broker`), from the `<question>.yes` / `<question>.no` phrases. Not a
-   * question, not negated outside the phrase, and only one of the two sides: otherwise undefined.
+   * A statement that answers one of our questions without its usual words ("we use Livingston as
+   * our broker" → yes to `profile.broker`; "our broker already has access" → done at that step),
+   * from the `<key>.<side>` phrases. Read clause by clause: a clause that is a question is left out
+   * ("we're registered, what now?" is still done), a phrase negated elsewhere in its clause does not
+   * count, and a message that reads as two sides answers nothing.
    */
-  statement(text: string, question: string): 'yes' | 'no' | undefined {
-    const folded = foldText(text);
-    if (!folded || text.includes('?') || this.startsWithAny(folded, 'question-first')) return undefined;
-    const sides = (['yes', 'no'] as const).filter((side) => this.phraseIn(folded, `${question}.${side}`));
-    return sides.length === 1 ? sides[0] : undefined;
+  statement<Side extends string>(text: string, key: string, sides: readonly Side[]): Side | undefined {
+    const found = new Set<Side>();
+    for (const clause of text.split(/(?<=[.!?;,\n])/)) {
+      if (clause.trim().endsWith('?')) continue;
+      const folded = foldText(clause);
+      if (!folded || this.startsWithAny(folded, 'question-first')) continue;
+      for (const side of sides) if (this.phraseIn(folded, `${key}.${side}`)) found.add(side);
+    }
+    return found.size === 1 ? [...found][0] : undefined;
+  }
+
+  /** The kinds of words this file defines (content checks that keyed phrases name real questions and steps). */
+  get kinds(): string[] {
+    return [...this.sets.keys()];
   }
 
   /** A phrase of `kind` in the message as whole words, with no negation in the rest of it. */

@@ -6,7 +6,7 @@ import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
 import { decide } from '../src/recognizers/recognition.js';
 import { buildReport } from '../scripts/report.js';
 import { InsightsLog, scrubQuestion } from '../src/insights/insightsLog.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import { buttons, visibleText, button } from './support/standInChannel.js';
@@ -55,6 +55,17 @@ describe('Knowledge content', () => {
     assert.match(answer('rpp-deadline'), /20 May 2025|May 20, 2025/);
     assert.match(answer('go-live-and-release-names'), /21 October 2024|October 21, 2024/);
     assert.match(answer('carm-help-desk'), /1-800-461-9999/);
+  });
+
+  it('refuses to load typed-answer phrases for a step or question the plan does not have', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carm-content-'));
+    try {
+      await cp(join(PROJECT_ROOT, 'content'), dir, { recursive: true });
+      await appendFile(join(dir, 'answer-words.yaml'), '\nstep.register-busines.done:\n  en: [we are registered]\n  fr: [nous sommes inscrits]\n');
+      await assert.rejects(loadContent(dir), /"step\.register-busines\.done" names no question or step/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('never asks for a password or the affinity answers', () => {

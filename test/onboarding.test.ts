@@ -208,6 +208,32 @@ describe('Guided onboarding over HTTP', function () {
     });
   });
 
+  it('takes a statement that settles a step ("I\'ll be the BAM", "waiting for our broker") and leaves questions alone', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    let r = await c.say("I'll be the BAM, what's next?");
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    r = await c.say('gckey');
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/);
+    r = await c.say('we have our BN');
+    assert.match(visibleText(r), /is done/);
+    // A question about the step is answered, and the step stays open.
+    r = await c.say('do we have an RM?');
+    assert.doesNotMatch(visibleText(r), /is done|come back/);
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    // Negated, it is not done.
+    r = await c.say("we don't have our RM");
+    assert.doesNotMatch(visibleText(r), /is done/);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    r = await fr.say('on hésite encore');
+    assert.match(visibleText(r), /plus tard/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
+  });
+
   it('warns a user who types a password or code, and neither answers nor records it', async () => {
     const own = await startAssistant();
     try {
