@@ -42,10 +42,14 @@ export type AnswerWordsFile = z.infer<typeof AnswerWordsFile>;
 /** Typed answers to the assistant's own questions: "done", "c'est fait", "non"… */
 export class AnswerWords {
   private readonly sets = new Map<string, Set<string>>();
+  /** The same words as arrays, for the phrase searches. */
+  private readonly lists = new Map<string, string[]>();
 
   constructor(file: AnswerWordsFile) {
     for (const [kind, langs] of Object.entries(file)) {
-      this.sets.set(kind, new Set([...langs.en, ...langs.fr].map(foldText)));
+      const words = new Set([...langs.en, ...langs.fr].map(foldText));
+      this.sets.set(kind, words);
+      this.lists.set(kind, [...words]);
     }
   }
 
@@ -82,17 +86,17 @@ export class AnswerWords {
   /** A phrase of `kind` in the message as whole words, with no negation in the rest of it. */
   private phraseIn(folded: string, kind: string): boolean {
     const padded = ` ${folded} `;
-    for (const phrase of this.sets.get(kind) ?? []) {
+    for (const phrase of this.lists.get(kind) ?? []) {
       const at = padded.indexOf(` ${phrase} `);
       if (at < 0) continue;
       const rest = `${padded.slice(0, at + 1)}${padded.slice(at + phrase.length + 1)}`;
-      if (![...(this.sets.get('negation') ?? [])].some((n) => rest.includes(` ${n} `))) return true;
+      if (!(this.lists.get('negation') ?? []).some((n) => rest.includes(` ${n} `))) return true;
     }
     return false;
   }
 
   private startsWithAny(folded: string, kind: string): boolean {
-    return [...(this.sets.get(kind) ?? [])].some((w) => folded === w || folded.startsWith(`${w} `));
+    return (this.lists.get(kind) ?? []).some((w) => folded === w || folded.startsWith(`${w} `));
   }
 
   /**
@@ -103,11 +107,11 @@ export class AnswerWords {
   givesSecret(text: string): boolean {
     // Most messages name no secret: one fold and a substring check settle them.
     const whole = ` ${foldText(text)} `;
-    if (![...(this.sets.get('secret-marker') ?? [])].some((m) => whole.includes(` ${m} `))) return false;
+    if (!(this.lists.get('secret-marker') ?? []).some((m) => whole.includes(` ${m} `))) return false;
     const tokens = text.split(/\s+/).filter(Boolean);
     const folded = tokens.map((t) => foldText(t));
     for (let i = 0; i < tokens.length; i++) {
-      for (const marker of this.sets.get('secret-marker') ?? []) {
+      for (const marker of this.lists.get('secret-marker') ?? []) {
         const words = marker.split(' ');
         if (!words.every((w, j) => folded[i + j] === w)) continue;
         // The value: the next word or two, past a connector ("is", "was", "est", ":", "=").
