@@ -35,8 +35,7 @@ export interface AnswerPromptOptions extends PromptOptions {
 /** Draws the question: a card the first time and after an interruption, a short hint on a retry. */
 export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isRetry: boolean) => Promise<Partial<Activity>>;
 
-/** What a sentence at a step can say without the card's words: "our bond is posted", "waiting for our broker". */
-const STATED_STEP_CHOICES = ['done', 'later'] as const satisfies readonly StepChoice[];
+const SIGN_IN_OPTIONS = ['gckey', 'sign-in-partner', 'undecided'] as const;
 
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
 /** A number inside a sentence ("my BN is 123 456 782"), maybe followed by RM and more digits. */
@@ -73,11 +72,15 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       if (value) return { kind: 'step', choice: 'done', value };
     }
     if (expect.collects === 'signInOption') {
-      const option = words.match(text, ['gckey', 'sign-in-partner', 'undecided']);
+      // "GCKey", or a sentence naming one: "sign-in partner through our bank".
+      const option = words.match(text, SIGN_IN_OPTIONS) ?? words.statement(text, SIGN_IN_OPTIONS);
       if (option) return { kind: 'step', choice: 'done', value: option };
     }
-    const choice = (words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined) ?? words.statement(text, `step.${expect.stepId}`, STATED_STEP_CHOICES);
-    return choice ? { kind: 'step', choice } : undefined;
+    const choice = words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined;
+    if (choice) return { kind: 'step', choice };
+    const stated = words.statement(text, [`step.${expect.stepId}.done`, `step.${expect.stepId}.later`]);
+    if (stated) return { kind: 'step', choice: stated.endsWith('.done') ? 'done' : 'later' };
+    return words.settlesStep(text, expect.stepId) ? { kind: 'step', choice: 'done' } : undefined;
   }
   if (action) {
     return action.action === 'choose' && action.question === expect.question && (action.value === 'yes' || action.value === 'no')
@@ -86,8 +89,8 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
   }
   const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']);
   if (yn) return { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' };
-  const stated = words.statement(input.text, expect.question, ['yes', 'no'] as const);
-  return stated ? { kind: 'yesNo', yes: stated === 'yes', stated: true } : undefined;
+  const stated = words.statement(input.text, [`${expect.question}.yes`, `${expect.question}.no`]);
+  return stated ? { kind: 'yesNo', yes: stated.endsWith('.yes'), stated: true } : undefined;
 }
 
 /** The open question's expectation: the conversation's dialogs share one stack, the question on top. */

@@ -54,28 +54,57 @@ export class AnswerWords {
   }
 
   /** The first kind whose words match the whole message (folded), among those asked for. */
-  match(text: string, kinds: string[]): string | undefined {
+  match<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
     const folded = foldText(text);
     if (!folded) return undefined;
     return kinds.find((k) => this.sets.get(k)?.has(folded));
   }
 
   /**
-   * A statement that answers one of our questions without its usual words ("we use Livingston as
-   * our broker" → yes to `profile.broker`; "our broker already has access" → done at that step),
-   * from the `<key>.<side>` phrases. Read clause by clause: a clause that is a question is left out
-   * ("we're registered, what now?" is still done), a phrase negated elsewhere in its clause does not
-   * count, and a message that reads as two sides answers nothing.
+   * A statement that answers one of our questions without its usual words: which of `kinds` has a
+   * phrase in the message ("we use Livingston as our broker" → `profile.broker.yes`; "our broker
+   * already has access" → `step.approve-broker-delegation.done`). Read clause by clause: a clause
+   * that is a question is left out ("we're registered, what now?" still says done), a phrase
+   * negated elsewhere in its clause does not count, and a message that matches two kinds answers nothing.
    */
-  statement<Side extends string>(text: string, key: string, sides: readonly Side[]): Side | undefined {
-    const found = new Set<Side>();
-    for (const clause of text.split(/(?<=[.!?;,\n])/)) {
-      if (clause.trim().endsWith('?')) continue;
-      const folded = foldText(clause);
-      if (!folded || this.startsWithAny(folded, 'question-first')) continue;
-      for (const side of sides) if (this.phraseIn(folded, `${key}.${side}`)) found.add(side);
+  statement<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const found = new Set<Kind>();
+    for (const folded of this.statedClauses(text)) {
+      for (const kind of kinds) if (this.phraseIn(folded, kind)) found.add(kind);
     }
     return found.size === 1 ? [...found][0] : undefined;
+  }
+
+  /**
+   * The folded clauses of the message that state something: a sentence that opens with a question
+   * word is left out, and so is the last clause of one that ends with "?" ("we're registered, what
+   * now?" keeps "we're registered"; "Maria, our controller, is going to be the BAM" is kept whole).
+   */
+  private *statedClauses(text: string): Generator<string> {
+    for (const sentence of text.split(/(?<=[.!?;\n])/)) {
+      const clauses = sentence.split(',').map((c) => foldText(c)).filter(Boolean);
+      if (clauses.length === 0 || this.startsWithAny(clauses[0]!, 'question-first')) continue;
+      if (sentence.trim().endsWith('?')) clauses.pop();
+      yield* clauses;
+    }
+  }
+
+  /**
+   * True when a clause of the message says the step is done in general words: a `completion` word
+   * and one of the step's `topic` words ("I found our business number"). Not in a question, not
+   * negated, and not when the message names a problem ("registered, but got an error").
+   */
+  settlesStep(text: string, stepId: string): boolean {
+    if (this.hasAny(` ${foldText(text)} `, 'problem')) return false;
+    for (const folded of this.statedClauses(text)) {
+      const padded = ` ${folded} `;
+      if (this.hasAny(padded, `step.${stepId}.topic`) && this.hasAny(padded, 'completion') && !this.hasAny(padded, 'negation')) return true;
+    }
+    return false;
+  }
+
+  private hasAny(padded: string, kind: string): boolean {
+    return (this.lists.get(kind) ?? []).some((w) => padded.includes(` ${w} `));
   }
 
   /** The kinds of words this file defines (content checks that keyed phrases name real questions and steps). */

@@ -212,12 +212,15 @@ describe('Guided onboarding over HTTP', function () {
     const c = bot.conversation();
     await c.say('start');
     await answerProfile(c, true, true, true);
-    let r = await c.say("I'll be the BAM, what's next?");
+    let r = await c.say("Maria, our controller, will be the BAM. What's next?");
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
-    r = await c.say('gckey');
+    r = await c.say("we'll use a sign-in partner through our bank");
     assert.match(visibleText(r), /“Choose how you will sign in” is done/);
-    r = await c.say('we have our BN');
-    assert.match(visibleText(r), /is done/);
+    // In general words: something done ("found") to the step's subject ("business number").
+    r = await c.say('I found our business number');
+    assert.match(visibleText(r), /“Have your CRA business number \(BN9\) ready” is done/);
+    r = await c.say('I got an error with our RM account');
+    assert.doesNotMatch(visibleText(r), /is done/);
     // A question about the step is answered, and the step stays open.
     r = await c.say('do we have an RM?');
     assert.doesNotMatch(visibleText(r), /is done|come back/);
@@ -228,10 +231,21 @@ describe('Guided onboarding over HTTP', function () {
     const fr = bot.conversation({ locale: 'fr-CA' });
     await fr.say('commencer');
     await answerProfile(fr, true, true, true);
-    r = await fr.say('on hésite encore');
-    assert.match(visibleText(r), /plus tard/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    r = await fr.say('notre propriétaire va être le GCE');
+    assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
+    r = await fr.say('on va prendre la CléGC');
+    assert.match(visibleText(r), /« Choisir votre option de connexion » est fait/);
+    r = await fr.say('on hésite encore entre deux personnes');
+    assert.doesNotMatch(visibleText(r), /est fait\./);
+    const fr2 = bot.conversation({ locale: 'fr-CA' });
+    await fr2.say('commencer');
+    await answerProfile(fr2, true, true, true);
+    await fr2.say('on hésite encore');
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr2.userId });
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId }))!.values.signInOption, 'gckey');
+    const en = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(en!.values.signInOption, 'sign-in-partner');
   });
 
   it('warns a user who types a password or code, and neither answers nor records it', async () => {
