@@ -119,7 +119,7 @@ export class AnswerWords {
       const at = padded.indexOf(` ${phrase} `);
       if (at < 0) continue;
       const rest = `${padded.slice(0, at + 1)}${padded.slice(at + phrase.length + 1)}`;
-      if (!(this.lists.get('negation') ?? []).some((n) => rest.includes(` ${n} `))) return true;
+      if (!this.hasAny(rest, 'negation')) return true;
     }
     return false;
   }
