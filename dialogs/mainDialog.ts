@@ -10,7 +10,7 @@ import {
 } from 'botbuilder-dialogs';
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
 import type { CommandIntentName, Language } from '../src/content/schema.js';
-import { isSettled } from '../src/onboarding/onboardingPlan.js';
+import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
 import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
@@ -281,7 +281,29 @@ export class MainDialog extends ComponentDialog {
         // The open step stays open for when they come back.
         await dc.context.sendActivity(this.t(language, 'goodbye.reply'));
         return;
+      case 'undo':
+        return this.undoLastStep(dc);
     }
+  }
+
+  /** Puts the step marked last back to not done and shows it: a typed answer can be misread. */
+  private async undoLastStep(dc: DialogContext): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    let planned: PlannedStep | undefined;
+    await this.deps.progress.update(user, (p) => {
+      const last = Object.entries(p.steps)
+        .filter(([id]) => this.deps.plan.find(id, p.profile))
+        .sort(([, a], [, b]) => b.at.localeCompare(a.at))[0];
+      if (!last) return;
+      planned = this.deps.plan.find(last[0], p.profile);
+      delete p.steps[last[0]];
+    });
+    if (!planned) {
+      await dc.context.sendActivity(this.t(language, 'undo.nothing'));
+      return this.reprompt(dc);
+    }
+    await dc.context.sendActivity(this.t(language, 'undo.done', { title: planned.step[language].title }));
+    return this.startOnboarding(dc, { startAt: planned.step.id });
   }
 
   private async switchLanguage(dc: DialogContext, language: Language): Promise<void> {

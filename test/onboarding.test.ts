@@ -228,6 +228,12 @@ describe('Guided onboarding over HTTP', function () {
     // Negated, it is not done.
     r = await c.say("we don't have our RM");
     assert.doesNotMatch(visibleText(r), /is done/);
+    // A misread answer is one word away from being taken back: the last step marked opens again.
+    r = await c.say("oops, that's wrong");
+    assert.match(visibleText(r), /Undone: “Have your CRA business number \(BN9\) ready” is open again/);
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['get-business-number'], undefined);
+    assert.match(visibleText(await bot.conversation().say('undo')), /nothing to undo yet/);
     const fr = bot.conversation({ locale: 'fr-CA' });
     await fr.say('commencer');
     await answerProfile(fr, true, true, true);

@@ -72,16 +72,17 @@ export const CommandIntentName = z.enum([
   'menu',
   'greeting',
   'thanks',
-  'goodbye'
+  'goodbye',
+  'undo'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
 
 /**
  * Commands said in so few ways that their exact words (command-words.yaml) are enough. Training
  * phrasings for "goodbye" ("that's all for today", "à la prochaine") made the classifier read
- * "today" and "prochaines" as farewells in real questions.
+ * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed.
  */
-export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye']);
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo']);
 
 export const CommandIntentsFile = z
   .object({
