@@ -139,6 +139,9 @@ export class MainDialog extends ComponentDialog {
       info.language = recognition.language;
     }
     const top = recognition.candidates[0];
+    // Asked to do it for them ("can you register us for me?"): say first that only they can.
+    const cannotAct = top?.kind === 'entry' && recognition.decision !== 'none' && this.deps.content.answerWords.asksUsToAct(input.text);
+    if (cannotAct) await dc.context.sendActivity(this.t(info.language, 'answer.cannotAct'));
     if (recognition.decision === 'answer' && top) {
       if (top.kind === 'command') return this.runCommand(dc, top.id as CommandIntentName);
       await this.deps.responder.sendAnswer(dc.context, top.id, info.language, 'text');

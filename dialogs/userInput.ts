@@ -107,6 +107,12 @@ export class AnswerWords {
     return (this.lists.get(kind) ?? []).some((w) => padded.includes(` ${w} `));
   }
 
+  /** True for a request to act for the user ("can you register my company for me?", "peux-tu le faire à ma place"). */
+  asksUsToAct(text: string): boolean {
+    const folded = foldText(text);
+    return this.startsWithAny(folded, 'request-first') && this.hasAny(` ${folded} `, 'on-their-behalf');
+  }
+
   /** The kinds of words this file defines (content checks that keyed phrases name real questions and steps). */
   get kinds(): string[] {
     return [...this.sets.keys()];

@@ -171,6 +171,17 @@ describe('Answering questions over HTTP', () => {
     assert.match(visibleText(r), /Dernière révision/, 'the choice is remembered for the user');
   });
 
+  it('says it cannot act in the portal when asked to do something for the user, then how they do it', async () => {
+    let r = await bot.conversation().say('Can you register my company in the portal for me?');
+    assert.match(visibleText(r), /I can't sign in to the portal or act on your business's account/);
+    assert.match(visibleText(r), /register/i);
+    r = await bot.conversation({ locale: 'fr-CA' }).say('Pouvez-vous déposer notre cautionnement à notre place?');
+    assert.match(visibleText(r), /Je ne peux pas me connecter au portail/);
+    // "For us" in a question is not a request to act.
+    r = await bot.conversation().say('is registering in the portal mandatory for us?');
+    assert.doesNotMatch(visibleText(r), /I can't sign in/);
+  });
+
   it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {
     const c = bot.conversation();
     const r = await c.say("what's the weather like in Montreal tomorrow?");
