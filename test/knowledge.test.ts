@@ -121,6 +121,15 @@ describe('Local recognizer', () => {
       assert.equal(result.candidates[0]?.id, expected, `${text} -> ${result.candidates[0]?.id}`);
       assert.notEqual(result.decision, 'none', text);
     }
+    // French typed without apostrophes reads like French typed with them.
+    for (const [bare, written] of [
+      ['jai besoin daide pour minscrire', "j'ai besoin d'aide pour m'inscrire"],
+      ['ou je trouve lavis quotidien', "où je trouve l'avis quotidien"],
+      ['quest-ce quun GCE', "qu'est-ce qu'un GCE"]
+    ] as const) {
+      const [a, b] = [r.recognizeSync(bare), r.recognizeSync(written)];
+      assert.deepEqual([a.decision, a.candidates[0]?.id], [b.decision, b.candidates[0]?.id], bare);
+    }
     for (const text of ["what's the weather in toronto", 'recette de pâté chinois', 'how do I file an ISF with US CBP']) {
       assert.equal(r.recognizeSync(text).decision, 'none', text);
     }

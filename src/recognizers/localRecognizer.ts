@@ -1,6 +1,6 @@
 import type { AssistantContent } from '../content/loadContent.js';
 import type { Language } from '../content/schema.js';
-import type { Lexicon } from '../content/lexicon.js';
+import { foldText, type Lexicon } from '../content/lexicon.js';
 import { createHash } from 'node:crypto';
 import { SoftmaxClassifier, type TrainedModel } from './softmaxClassifier.js';
 import { decide, type Candidate, type DecisionThresholds, type Recognition, type UtteranceRecognizer } from './recognition.js';
@@ -81,6 +81,8 @@ export class LocalRecognizer implements UtteranceRecognizer {
   private readonly centroids = new Map<string, SparseVector>();
   private readonly idf = new Map<string, number>();
   private readonly vocabulary = new Map<string, number>();
+  /** Every folded word of the phrasings, function words included: restores "jai", "minscrire". */
+  private readonly knownWords = new Set<string>();
   private readonly vocabularyByLength = new Map<number, string[]>();
   /** Feature → the examples that have it and their weight (typed arrays: the hot loop of recognition). */
   private readonly index = new Map<string, { ids: Int32Array; weights: Float64Array }>();
@@ -102,6 +104,7 @@ export class LocalRecognizer implements UtteranceRecognizer {
     private readonly settings: LocalRecognizerSettings = DEFAULT_LOCAL_SETTINGS
   ) {
     for (const t of training) {
+      for (const word of foldText(t.text).split(' ')) this.knownWords.add(word);
       const key = this.lexicon.canonicalTokens(t.text).join(' ');
       // Command words win over phrasings; among phrasings, the first one wins.
       if (key && (t.exact || !this.exact.has(key))) this.exact.set(key, t.label);
@@ -218,8 +221,9 @@ export class LocalRecognizer implements UtteranceRecognizer {
     return { ...best, language: whole.language };
   }
 
-  private recognizeOne(text: string): Recognition {
-    const language = this.lexicon.guessLanguage(text);
+  private recognizeOne(message: string): Recognition {
+    const language = this.lexicon.guessLanguage(message);
+    const text = language === 'en' ? message : this.restoreElisions(message);
     const canonical = this.lexicon.canonicalTokens(text.slice(0, 1000));
     const exactLabel = this.exact.get((text.length <= 200 ? canonical : this.lexicon.canonicalTokens(text.slice(0, 200))).join(' '));
     if (exactLabel === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
@@ -276,6 +280,23 @@ export class LocalRecognizer implements UtteranceRecognizer {
     if (scored[0]?.label === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
     const candidates = this.toCandidates(scored.slice(0, 6));
     return { decision: decide(candidates, this.settings), candidates, language, source: 'local' };
+  }
+
+  /**
+   * French typed without apostrophes: "jai besoin daide pour minscrire" → "j ai besoin d aide pour m
+   * inscrire". An unknown word is split after its elided article or pronoun only when the rest is a
+   * word the phrasings use.
+   */
+  private restoreElisions(text: string): string {
+    const words = foldText(text).split(' ');
+    let changed = false;
+    const restored = words.map((word) => {
+      const elided = /^(qu|[cdjlmnst])([aeiouyh][a-z]*)$/.exec(word);
+      if (!elided || this.knownWords.has(word) || !this.knownWords.has(elided[2]!)) return word;
+      changed = true;
+      return `${elided[1]} ${elided[2]}`;
+    });
+    return changed ? restored.join(' ') : text;
   }
 
   private toCandidates(scored: Array<{ label: string; score: number }>): Candidate[] {
