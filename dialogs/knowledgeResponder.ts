@@ -34,6 +34,14 @@ export class KnowledgeResponder {
     return true;
   }
 
+  /** The second question of a message ("…and how much is the bond?") as a button under the first answer. */
+  async sendAlsoAsked(context: TurnContext, entryId: string, language: Language): Promise<void> {
+    const entry = this.byId.get(entryId);
+    if (!entry) return;
+    const buttons = [button(entry[language].title, { action: 'answer', entryId })];
+    await context.sendActivity(MessageFactory.attachment(choicesCard({ language, text: this.text.t(language, 'answer.alsoAsked'), buttons }, this.cards)));
+  }
+
   async sendClarify(context: TurnContext, candidates: Candidate[], language: Language, commandTitle: (name: string) => string): Promise<void> {
     const buttons = candidates.slice(0, 3).map((c) => this.candidateButton(c, language, commandTitle));
     buttons.push(button(this.text.t(language, 'clarify.none'), { action: 'command', command: 'talk_to_expert' }));

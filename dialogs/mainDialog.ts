@@ -145,6 +145,7 @@ export class MainDialog extends ComponentDialog {
     if (recognition.decision === 'answer' && top) {
       if (top.kind === 'command') return this.runCommand(dc, top.id as CommandIntentName);
       await this.deps.responder.sendAnswer(dc.context, top.id, info.language, 'text');
+      if (recognition.alsoAsked) await this.deps.responder.sendAlsoAsked(dc.context, recognition.alsoAsked.id, info.language);
       return this.reprompt(dc);
     }
     if (recognition.decision === 'clarify') {

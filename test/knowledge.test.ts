@@ -191,6 +191,15 @@ describe('Answering questions over HTTP', () => {
     assert.doesNotMatch(visibleText(r), /I can't sign in/);
   });
 
+  it('answers one of two questions in a message and offers the other as a button', async () => {
+    const r = await bot.conversation({ locale: 'fr-CA' }).say('comment déléguer à mon courtier et combien coûte la garantie?');
+    assert.match(visibleText(r), /Comment déléguer des pouvoirs à mon courtier/);
+    const cards = r.flatMap((a) => a.attachments ?? []).map((a) => JSON.stringify(a.content));
+    const also = cards.find((c) => c.includes('Vous avez aussi demandé'));
+    assert.ok(also, 'a "you also asked" card');
+    assert.match(also, /"entryId":"security-amount"/);
+  });
+
   it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {
     const c = bot.conversation();
     const r = await c.say("what's the weather like in Montreal tomorrow?");

@@ -201,24 +201,30 @@ export class LocalRecognizer implements UtteranceRecognizer {
 
   /**
    * Long messages often give context first and ask last ("I'm the bookkeeper of…, do we need…?"):
-   * each sentence is also tried alone, and the clearest reading wins. A command is read from the
-   * whole message only: "…where do I give our broker access? Can you help?" asks about delegation.
+   * each sentence, and each question joined by "and how…" / "et combien…", is also tried alone, and
+   * the clearest reading wins. A command is read from the whole message only: "…where do I give our
+   * broker access? Can you help?" asks about delegation. Another part that clearly asks about a
+   * different entry is kept as `alsoAsked`.
    */
   recognizeSync(text: string): Recognition {
     const whole = this.recognizeOne(text);
-    const sentences = text
-      .split(/(?<=[.?!;])\s+|\n+/)
+    const parts = text
+      .split(/(?<=[.?!;])\s+|\n+|\s+(?=(?:and|also|et|aussi)\s+(?:how|what|when|where|why|who|which|can|do|does|is|are|should|comment|combien|quand|où|ou|pourquoi|qui|quel|quelle|est-ce|puis-je|dois-je)\b)/i)
       .map((s) => s.trim())
       .filter((s) => s.split(/\s+/).length >= 3);
-    if (sentences.length < 2) return whole;
+    if (parts.length < 2) return whole;
     let best = whole;
-    for (const sentence of sentences) {
-      const r = this.recognizeOne(sentence);
+    const answered: Candidate[] = [];
+    for (const part of parts) {
+      const r = this.recognizeOne(part);
       const top = r.candidates[0];
       if (r.decision === 'none' || !top || top.kind === 'command') continue;
+      if (r.decision === 'answer') answered.push(top);
       if (top.score > (best.decision === 'none' ? 0 : best.candidates[0]?.score ?? 0)) best = r;
     }
-    return { ...best, language: whole.language };
+    const bestId = best.decision === 'none' ? undefined : best.candidates[0]?.id;
+    const alsoAsked = bestId ? answered.find((c) => c.id !== bestId && c.kind === 'entry') : undefined;
+    return { ...best, language: whole.language, ...(alsoAsked ? { alsoAsked } : {}) };
   }
 
   private recognizeOne(message: string): Recognition {

@@ -17,6 +17,8 @@ export interface Recognition {
   /** The language the message seems to be written in, when clear. */
   language?: Language;
   source: 'local' | 'clu';
+  /** A second question in the same message ("…and how much is the bond?"), answered clearly on its own. */
+  alsoAsked?: Candidate;
 }
 
 export interface UtteranceRecognizer {
