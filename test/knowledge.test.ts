@@ -207,6 +207,11 @@ describe('Answering questions over HTTP', () => {
     assert.match(text, /I'm not sure I understood/);
     assert.match(text, /1-800-461-9999/);
     assert.ok(buttons(r).some((b) => b.data?.command === 'talk_to_expert'));
+    assert.ok(!buttons(r).some((b) => b.data?.action === 'answer'), 'no random topics for an off-topic question');
+    // Not understood, but about CARM ("MFA"): the closest topics are offered.
+    const s = await bot.conversation().say('mfa not working');
+    assert.match(visibleText(s), /closest topics/);
+    assert.ok(buttons(s).some((b) => b.data?.action === 'answer' && b.data.entryId === 'multi-factor-authentication'));
   });
 
   it('follows a related-question button and records feedback', async () => {

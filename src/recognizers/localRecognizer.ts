@@ -282,8 +282,12 @@ export class LocalRecognizer implements UtteranceRecognizer {
       scored.push({ label, score });
     }
     scored.sort((a, b) => b.score - a.score);
-    // Off-topic beat every real label: suggesting the runner-up topics would only look random.
-    if (scored[0]?.label === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
+    // Off-topic beat every real label. Without CARM words, suggesting the runner-up topics would only
+    // look random; with them ("mfa not working"), the closest topics are still worth offering.
+    if (scored[0]?.label === NONE) {
+      const suggestions = onTopic ? this.toCandidates(scored.slice(1, 4)).filter((c) => c.kind === 'entry') : [];
+      return { decision: 'none', candidates: suggestions, language, source: 'local' };
+    }
     const candidates = this.toCandidates(scored.slice(0, 6));
     return { decision: decide(candidates, this.settings), candidates, language, source: 'local' };
   }
