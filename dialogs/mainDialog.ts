@@ -140,7 +140,7 @@ export class MainDialog extends ComponentDialog {
     }
     const top = recognition.candidates[0];
     // Asked to do it for them ("can you register us for me?"): say first that only they can.
-    const cannotAct = top?.kind === 'entry' && recognition.decision !== 'none' && this.deps.content.answerWords.asksUsToAct(input.text);
+    const cannotAct = top?.kind === 'entry' && this.deps.content.answerWords.asksUsToAct(input.text);
     if (cannotAct) await dc.context.sendActivity(this.t(info.language, 'answer.cannotAct'));
     if (recognition.decision === 'answer' && top) {
       if (top.kind === 'command') return this.runCommand(dc, top.id as CommandIntentName);
