@@ -1,5 +1,5 @@
 import type { Attachment } from 'botbuilder';
-import type { Language } from '../src/content/schema.js';
+import { profileAnswerKey, type Language } from '../src/content/schema.js';
 import type { UiText } from '../src/content/uiText.js';
 import type { OnboardingPlan } from '../src/onboarding/onboardingPlan.js';
 import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
@@ -25,9 +25,9 @@ export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress 
   const profile = progress?.profile;
   const profileLine = profile
     ? text.t(lang, 'progress.profile', {
-        resident: text.t(lang, profile.resident ? 'progress.profile.resident' : 'progress.profile.nonResident'),
-        broker: text.t(lang, profile.usesBroker ? 'progress.profile.broker' : 'progress.profile.noBroker'),
-        rm: text.t(lang, profile.hasRmAccount ? 'progress.profile.rm' : 'progress.profile.noRm')
+        resident: text.t(lang, profileAnswerKey('resident', profile.resident)),
+        broker: text.t(lang, profileAnswerKey('broker', profile.usesBroker)),
+        rm: text.t(lang, profileAnswerKey('rm', profile.hasRmAccount))
       })
     : '';
   const summaryLine = progress

@@ -1,6 +1,6 @@
 import { WaterfallDialog, type Dialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
-import type { ImporterProfile } from '../src/content/schema.js';
+import { profileAnswerKey, type ImporterProfile, type ProfileQuestion as Question } from '../src/content/schema.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
@@ -9,8 +9,6 @@ import type { ConversationDeps } from './conversationDeps.js';
 
 export const PROFILE_DIALOG = 'importerProfile';
 const PROMPT = 'importerProfile.answer';
-
-type Question = 'resident' | 'broker' | 'rm';
 
 /**
  * Three yes/no questions that personalise the checklist: resident, broker, RM account. A waterfall
@@ -58,9 +56,8 @@ export class ProfileDialog extends WaterfallDialog {
 
   private noted(context: TurnContext, question: Question, yes: boolean): string {
     const { language } = turnInfo(context);
-    const key = { resident: ['resident', 'nonResident'], broker: ['broker', 'noBroker'], rm: ['rm', 'noRm'] }[question][yes ? 0 : 1];
     const text = this.deps.content.text;
-    return text.t(language, 'profile.noted', { answer: text.t(language, `progress.profile.${key}`) });
+    return text.t(language, 'profile.noted', { answer: text.t(language, profileAnswerKey(question, yes)) });
   }
 
   private async record(step: WaterfallStepContext, answered: Question, next?: Question) {

@@ -7,6 +7,7 @@ import {
   CommandIntentsFile,
   KnowledgeFile,
   OnboardingPlanFile,
+  PROFILE_QUESTIONS,
   WORDS_ONLY_COMMANDS,
   type KnowledgeEntry,
   type OnboardingPlanFile as Plan
@@ -94,7 +95,7 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
   }
   const answerWords = new AnswerWords(await readYaml(join(dir, 'answer-words.yaml'), AnswerWordsFile));
   // Phrases keyed by a question or a step ("profile.broker.yes", "step.register-business.topic") must name one.
-  const questions = new Set(['profile.resident', 'profile.broker', 'profile.rm']);
+  const questions = new Set(Object.keys(PROFILE_QUESTIONS).map((q) => `profile.${q}`));
   for (const kind of answerWords.kinds) {
     const keyed = /^(profile\.[a-z]+|step\.[a-z0-9-]+)\.(yes|no|done|later|topic)$/.exec(kind);
     if (!keyed) continue;

@@ -121,6 +121,17 @@ export const ImporterProfile = z.object({
 });
 export type ImporterProfile = z.infer<typeof ImporterProfile>;
 
+/** The profile's yes/no questions ("profile.<name>" in strings and answer words) and the string keys that say each answer. */
+export const PROFILE_QUESTIONS = {
+  resident: { yes: 'progress.profile.resident', no: 'progress.profile.nonResident' },
+  broker: { yes: 'progress.profile.broker', no: 'progress.profile.noBroker' },
+  rm: { yes: 'progress.profile.rm', no: 'progress.profile.noRm' }
+} as const;
+export type ProfileQuestion = keyof typeof PROFILE_QUESTIONS;
+
+/** The string key that says an answer ("uses a customs broker"), in the progress card and when noted. */
+export const profileAnswerKey = (question: ProfileQuestion, yes: boolean): string => PROFILE_QUESTIONS[question][yes ? 'yes' : 'no'];
+
 const localizedText = z.object({ en: z.string().min(2), fr: z.string().min(2) });
 
 /** Condition on the profile; every key given must match. */
