@@ -98,10 +98,24 @@ function openQuestion(dc: DialogContext): AnswerExpectation | undefined {
   return (dc.activeDialog?.state as { options?: Partial<AnswerPromptOptions> } | undefined)?.options?.validations;
 }
 
+/**
+ * The turn's reading of the open question's answer: the router asks first, then the prompt does when
+ * it continues, and typed sentences are not cheap to read (keyed by the question's saved options).
+ */
+const READ_ANSWER = Symbol('readAnswer');
+
+function readAnswerOnce(expect: AnswerExpectation, context: TurnContext, words: AnswerWords): PromptAnswer | undefined {
+  const read = context.turnState.get(READ_ANSWER) as { expect: AnswerExpectation; answer: PromptAnswer | undefined } | undefined;
+  if (read?.expect === expect) return read.answer;
+  const answer = interpretAnswer(expect, context, words);
+  context.turnState.set(READ_ANSWER, { expect, answer });
+  return answer;
+}
+
 /** True when the innermost open question would take this turn's input as its answer. */
 export function openQuestionAccepts(dc: DialogContext, words: AnswerWords): boolean {
   const expect = openQuestion(dc);
-  return !!expect && interpretAnswer(expect, dc.context, words) !== undefined;
+  return !!expect && readAnswerOnce(expect, dc.context, words) !== undefined;
 }
 
 export class AnswerPrompt extends Prompt<PromptAnswer> {
@@ -127,7 +141,7 @@ export class AnswerPrompt extends Prompt<PromptAnswer> {
 
   protected async onRecognize(context: TurnContext, _state: object, options: PromptOptions): Promise<PromptRecognizerResult<PromptAnswer>> {
     const expect = (options as AnswerPromptOptions).validations;
-    const value = interpretAnswer(expect, context, this.words);
+    const value = readAnswerOnce(expect, context, this.words);
     return value ? { succeeded: true, value } : { succeeded: false };
   }
 }
