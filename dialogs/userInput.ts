@@ -160,7 +160,7 @@ export class AnswerWords {
   }
 
   /** The first kind whose words include the message's first word (folded), among those asked for. */
-  matchFirstWord(text: string, kinds: string[]): string | undefined {
+  matchFirstWord<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
     const first = foldText(text).split(' ')[0];
     if (!first) return undefined;
     return kinds.find((k) => this.sets.get(k)?.has(first));

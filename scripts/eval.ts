@@ -89,10 +89,11 @@ async function seedSpread(first: number, last: number): Promise<void> {
   console.log(`\nSeeds ${first}–${last}: en ${summary(0)}; fr ${summary(1)}; off-topic ${summary(2)}`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--seeds')) {
+const isMain = !!process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain && process.argv.includes('--seeds')) {
   const [first, last] = (process.argv[process.argv.indexOf('--seeds') + 1] ?? '7-14').split('-').map(Number) as [number, number];
   await seedSpread(first, last ?? first);
-} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+} else if (isMain) {
   const { report, errors } = await evaluate();
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(report, null, 2));
