@@ -287,6 +287,11 @@ export class MainDialog extends ComponentDialog {
         return;
       case 'undo':
         return this.undoLastStep(dc);
+      case 'acknowledge':
+        // "ok", "got it" after an answer: nothing was asked, so nothing to misunderstand.
+        if (dc.activeDialog) return this.reprompt(dc);
+        await dc.context.sendActivity(this.t(language, 'acknowledge.reply'));
+        return;
     }
   }
 

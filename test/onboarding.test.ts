@@ -297,6 +297,26 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
   });
 
+  it('takes "ok" or "got it" as an acknowledgement: after an answer a short reply, at a step the same step again, not marked', async () => {
+    const c = bot.conversation();
+    let r = await c.say('how much security do I need to post?');
+    r = await c.say('ok');
+    assert.match(visibleText(r), /Anything else about CARM\?/);
+    assert.doesNotMatch(visibleText(r), /not sure I understood/);
+    r = await c.say('cool');
+    assert.match(visibleText(r), /Anything else about CARM\?/);
+    await c.say('start');
+    const atStep = await answerProfile(c, true, true, true);
+    r = await c.say('got it');
+    assert.equal(stepTitle(r), stepTitle(atStep));
+    assert.doesNotMatch(visibleText(r), /is done/);
+    const progress = await c.say('show my progress');
+    assert.match(visibleText(progress), /0 of 12 steps done/);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('combien de garantie faut-il déposer?');
+    assert.match(visibleText(await fr.say("d'accord")), /Autre chose sur la GCRA\?/);
+  });
+
   it('answers a CARM question in the middle of a step, then asks the same step again', async () => {
     const c = bot.conversation();
     await c.say('start');

@@ -73,16 +73,18 @@ export const CommandIntentName = z.enum([
   'greeting',
   'thanks',
   'goodbye',
-  'undo'
+  'undo',
+  'acknowledge'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
 
 /**
  * Commands said in so few ways that their exact words (command-words.yaml) are enough. Training
  * phrasings for "goodbye" ("that's all for today", "à la prochaine") made the classifier read
- * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed.
+ * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed; "ok" or
+ * "cool" inside a question is not an acknowledgement.
  */
-export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo']);
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge']);
 
 export const CommandIntentsFile = z
   .object({
