@@ -3,6 +3,7 @@ import { profileAnswerKey, type Language } from '../src/content/schema.js';
 import type { UiText } from '../src/content/uiText.js';
 import type { OnboardingPlan } from '../src/onboarding/onboardingPlan.js';
 import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
+import { pluralKey } from '../src/util/plural.js';
 import { button, cardAttachment } from './renderCard.js';
 
 const MARKS = { done: ['✔', 'Good'], skipped: ['–', 'Default'], later: ['◷', 'Warning'], todo: ['○', 'Default'] } as const;
@@ -31,12 +32,18 @@ export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress 
       })
     : '';
   const summaryLine = progress
-    ? text.t(lang, 'progress.summary', { done: summary.done, total: summary.total, percent: summary.percent })
+    ? text.t(lang, pluralKey(lang, 'progress.summary', summary.done), { done: summary.done, total: summary.total, percent: summary.percent })
     : text.t(lang, 'progress.notStarted');
-  const buttons = [button(text.t(lang, 'progress.continue'), { action: 'command', command: 'start_onboarding' }, 'positive')];
-  if (summary.open.length > 0) {
-    buttons.push(button(text.t(lang, 'progress.jump'), { action: 'jump' }), button(text.t(lang, 'progress.markDone'), { action: 'markDone' }));
-  }
+  const started = !!progress && Object.keys(progress.steps).length > 0;
+  // A settled checklist has nowhere to continue to: the card is the review, and questions are welcome.
+  const buttons =
+    summary.open.length === 0
+      ? []
+      : [
+          button(text.t(lang, started ? 'progress.continue' : 'menu.start'), { action: 'command', command: 'start_onboarding' }, 'positive'),
+          button(text.t(lang, 'progress.jump'), { action: 'jump' }),
+          button(text.t(lang, 'progress.markDone'), { action: 'markDone' })
+        ];
   const lines = phases.flatMap((ph) => [ph.title, ...ph.steps.map((s) => `${s.mark} ${s.title} (${s.status})`)]);
   return cardAttachment('progress', {
     lang,

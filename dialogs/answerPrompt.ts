@@ -62,9 +62,10 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
   const action = input.action;
   if (expect.kind === 'step') {
     if (action) {
-      return action.action === 'step' && action.stepId === expect.stepId
-        ? { kind: 'step', choice: action.choice, value: action.value }
-        : undefined;
+      if (action.action !== 'step' || action.stepId !== expect.stepId) return undefined;
+      // "Not decided yet" is not a sign-in option chosen: the step waits, whatever button sent it.
+      if (action.value === 'undecided' && action.choice === 'done') return { kind: 'step', choice: 'later', value: action.value };
+      return { kind: 'step', choice: action.choice, value: action.value };
     }
     const text = input.text;
     if (expect.collects === 'businessNumber' || expect.collects === 'programAccount') {
@@ -74,11 +75,12 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
     if (expect.collects === 'signInOption') {
       // "GCKey", or a sentence naming one: "sign-in partner through our bank".
       const option = words.match(text, SIGN_IN_OPTIONS) ?? words.statement(text, SIGN_IN_OPTIONS);
-      if (option) return { kind: 'step', choice: 'done', value: option };
+      if (option) return { kind: 'step', choice: option === 'undecided' ? 'later' : 'done', value: option };
     }
     const choice = words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined;
     if (choice) return { kind: 'step', choice };
-    const stated = words.statement(text, [`step.${expect.stepId}.done`, `step.${expect.stepId}.later`]);
+    const stated =
+      words.statement(text, [`step.${expect.stepId}.done`, `step.${expect.stepId}.later`]) ?? words.statement(text, ['step.any.done', 'step.any.later']);
     if (stated) return { kind: 'step', choice: stated.endsWith('.done') ? 'done' : 'later' };
     return words.settlesStep(text, expect.stepId) ? { kind: 'step', choice: 'done' } : undefined;
   }

@@ -64,6 +64,8 @@ export function stripTeamsMentions(activity: Partial<Activity>): string {
 export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly welcomedAt: StatePropertyAccessor<number | undefined>;
+  /** The language a person last clearly wrote in, when it is not the channel's (personal chats only). */
+  private readonly writtenLanguage: StatePropertyAccessor<Language | undefined>;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -73,6 +75,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
+    this.writtenLanguage = conversationState.createProperty<Language | undefined>('writtenLanguage');
 
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
@@ -108,7 +111,11 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     // turn, message and dialog events (none of them used here for messages) costs more than the
     // routing. Everything else (joins, installs, events, invokes) goes through it.
     if (context.activity?.type === ActivityTypes.Message) {
-      if (await this.prepareMessage(context)) await this.mainDialog.run(context, this.dialogStateFor(context));
+      if (await this.prepareMessage(context)) {
+        await this.mainDialog.run(context, this.dialogStateFor(context));
+        const { languageWritten, compact } = turnInfo(context);
+        if (languageWritten && !compact) await this.writtenLanguage.set(context, languageWritten);
+      }
     } else {
       await super.run(context);
     }
@@ -157,7 +164,9 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     }
     if (typeof activity.text === 'string' && (group || activity.channelId === 'msteams')) activity.text = stripTeamsMentions(activity);
     const user = this.userRef(context);
-    const { language, chosen } = await this.deps.languages.resolve(context, user);
+    const resolved = await this.deps.languages.resolve(context, user);
+    const written = resolved.chosen || group ? undefined : await this.writtenLanguage.get(context);
+    const { language, chosen } = written ? { language: written, chosen: false } : resolved;
     let input = readUserInput(activity);
     // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
     if (group && !input.text && !input.action && !input.unreadableSubmit) input = { text: '', action: { action: 'command', command: 'greeting' } };

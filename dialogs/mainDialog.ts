@@ -22,6 +22,7 @@ import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
 import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import { isCompactTurn, turnInfo } from './turnContext.js';
 import { MAX_TEXT_LENGTH } from './userInput.js';
+import { scrubQuestion } from '../src/insights/insightsLog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export const MAIN_DIALOG = 'main';
@@ -128,16 +129,31 @@ export class MainDialog extends ComponentDialog {
       await dc.context.sendActivity(this.t(language, 'error.secretShared'));
       return this.reprompt(dc);
     }
+    let text = input.text;
+    if (this.deps.content.answerWords.givesAffinityValue(text)) {
+      // The portal asks for these, not the assistant: a warning, and the question without its amounts.
+      await dc.context.sendActivity(this.t(language, 'error.affinityShared'));
+      if (dc.activeDialog) return this.reprompt(dc);
+      text = scrubQuestion(text);
+    }
+    // Sympathy first; what follows still answers the question, if there is one.
+    const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
+    if (frustrated) await dc.context.sendActivity(this.t(language, 'empathy.reply'));
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
       await dc.continueDialog();
       return;
     }
-    const recognition = await this.deps.recognizer.recognize(input.text, language);
+    const recognition = await this.deps.recognizer.recognize(text, language);
     const info = turnInfo(dc.context);
-    // Someone writing French in an English client (or the reverse) gets answers in the language they wrote.
-    if (!info.languageChosen && recognition.language && recognition.language !== info.language && input.text.split(/\s+/).length >= 3) {
-      info.language = recognition.language;
+    // Someone writing French in an English client (or the reverse) gets answers in the language they
+    // wrote, and keeps getting them: a clear lead of function words, not one "ok" or "on", switches.
+    const written = info.languageChosen || input.text.split(/\s+/).length < 3 ? undefined : this.deps.content.lexicon.guessLanguage(input.text, 2);
+    if (written && written !== info.language) {
+      info.language = written;
+      info.languageWritten = written;
     }
+    // Someone fed up gets the way forward, not "did you mean…?" or "I'm not sure I understood".
+    if (frustrated && recognition.decision !== 'answer') return dc.activeDialog ? this.reprompt(dc) : this.sendMenu(dc);
     const top = recognition.candidates[0];
     // Asked to do it for them ("can you register us for me?"): say first that only they can.
     const cannotAct = top?.kind === 'entry' && this.deps.content.answerWords.asksUsToAct(input.text);
@@ -157,7 +173,7 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
-    await this.deps.responder.sendFallback(dc.context, input.text, recognition.candidates, info.language);
+    await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
   }
 
   private async handleAction(dc: DialogContext, action: CardAction): Promise<void> {
@@ -371,7 +387,7 @@ export class MainDialog extends ComponentDialog {
     const started = !!progress && Object.keys(progress.steps).length > 0;
     const other: Language = language === 'en' ? 'fr' : 'en';
     const buttons = [
-      button(this.t(language, started ? 'menu.continue' : 'menu.start'), { action: 'command', command: 'start_onboarding' }, 'positive'),
+      button(this.t(language, !started ? 'menu.start' : this.deps.plan.nextStep(progress) ? 'menu.continue' : 'menu.review'), { action: 'command', command: 'start_onboarding' }, 'positive'),
       button(this.t(language, 'menu.progress'), { action: 'command', command: 'show_progress' }),
       button(this.t(language, 'menu.expert'), { action: 'command', command: 'talk_to_expert' }),
       button(this.t(language, 'menu.switchLanguage'), { action: 'setLanguage', language: other })

@@ -1,6 +1,7 @@
 import { WaterfallDialog, type Dialog, type WaterfallStepContext } from 'botbuilder-dialogs';
 import { MessageFactory } from 'botbuilder';
 import type { ImporterProfile } from '../src/content/schema.js';
+import { pluralKey } from '../src/util/plural.js';
 import { progressCard } from '../cards/progressCard.js';
 import { PhaseDialog, phaseDialogId, type PhaseOptions } from './phaseDialog.js';
 import { ProfileDialog, PROFILE_DIALOG } from './profileDialog.js';
@@ -16,7 +17,7 @@ export interface OnboardingOptions {
 
 /**
  * The guided checklist: a short profile first, then the pre-registration, registration and
- * post-registration phases, each resuming at its first unfinished step. The dialogs it begins sit on
+ * post-registration phases, each resuming at the step the plan names next. The dialogs it begins sit on
  * the same dialog stack as it does (no component nesting): every dialog context botbuilder builds
  * costs a turn time and memory.
  */
@@ -47,7 +48,9 @@ export class OnboardingDialog extends WaterfallDialog {
       await step.context.sendActivity(t.t(language, 'onboarding.intro'));
       return step.beginDialog(PROFILE_DIALOG);
     }
-    if (Object.keys(progress.steps).length > 0 && !(step.options as OnboardingOptions)?.startAt) {
+    // Nothing left to pick up on a settled checklist: its end says so.
+    const resuming = Object.keys(progress.steps).length > 0 && this.deps.plan.nextStep(progress) !== undefined;
+    if (resuming && !(step.options as OnboardingOptions)?.startAt) {
       await step.context.sendActivity(t.t(language, 'onboarding.resume'));
     }
     return step.next();
@@ -87,7 +90,9 @@ export class OnboardingDialog extends WaterfallDialog {
     const summary = this.deps.plan.summary(progress);
     const t = this.deps.content.text;
     await step.context.sendActivity(
-      summary.open.length === 0 ? t.t(language, 'onboarding.complete') : t.t(language, 'onboarding.remaining', { count: summary.open.length })
+      summary.open.length === 0
+        ? t.t(language, 'onboarding.complete')
+        : t.t(language, pluralKey(language, 'onboarding.remaining', summary.open.length), { count: summary.open.length })
     );
     await step.context.sendActivity(MessageFactory.attachment(progressCard(this.deps.plan, progress, language, t)));
     return step.endDialog();

@@ -1,7 +1,6 @@
 import { WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
-import { isSettled } from '../src/onboarding/onboardingPlan.js';
 import { stepCard } from '../cards/stepCard.js';
 import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
 import { turnInfo } from './turnContext.js';
@@ -45,9 +44,10 @@ export class PhaseDialog extends WaterfallDialog {
     const progress = await this.deps.progress.get(user, step.context);
     const planned = this.deps.plan.stepsFor(progress?.profile);
     const inPhase = planned.filter((p) => p.phase.id === this.phase.id);
+    // The same rule as the welcome's "Next up", so "continue" opens the step it named.
     const target = options.startAt
       ? inPhase.find((p) => p.step.id === options.startAt)
-      : inPhase.find((p) => !visited.includes(p.step.id) && !isSettled(progress?.steps[p.step.id]?.status));
+      : this.deps.plan.nextStep(progress, { passed: visited, phaseId: this.phase.id });
     if (!target) {
       if (options.notice) await step.context.sendActivity(options.notice);
       return step.endDialog();
@@ -124,7 +124,7 @@ export class PhaseDialog extends WaterfallDialog {
     await recordStep(this.deps.progress, user, stepId, status, value, step.context.activity.id);
     const title = planned.step[language].title;
     const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
-    if (value && value.kind !== 'signInOption') said.push(t.t(language, 'step.valueSaved', { masked: value.shown }));
+    if (value && value.kind !== 'signInOption') said.push(t.t(language, value.savedKey ?? 'step.valueSaved', { masked: value.shown }));
     return step.replaceDialog(this.id, { visited: [...visited, stepId], notice: said.join(' ') });
   }
 }

@@ -2,6 +2,7 @@ import type { OnboardingStepDefinition } from '../src/content/schema.js';
 import {
   BusinessNumber,
   ProgramAccountNumber,
+  businessNumberInProgramAccount,
   SignInOption,
   maskIdentifier,
   type OnboardingProgress,
@@ -11,7 +12,16 @@ import type { ProgressRepository, UserRef } from '../src/onboarding/progressRepo
 import type { StepChoice } from '../cards/cardActions.js';
 
 export type ValueCheck =
-  | { ok: true; value?: { kind: 'signInOption' | 'businessNumber' | 'programAccount'; stored: string; shown: string } }
+  | {
+      ok: true;
+      value?: {
+        kind: 'signInOption' | 'businessNumber' | 'programAccount';
+        stored: string;
+        shown: string;
+        /** What saying it back takes, when more than "Noted" (step.valueSaved): a number taken from a longer one. */
+        savedKey?: string;
+      };
+    }
   | { ok: false; messageKey: string; vars?: Record<string, string | number> };
 
 /** Validates a value a step collects; the message keys name exactly what is wrong. */
@@ -24,8 +34,14 @@ export function checkStepValue(step: OnboardingStepDefinition, choice: StepChoic
   }
   if (raw === undefined || raw.trim() === '') return { ok: true };
   if (step.collects === 'businessNumber') {
-    const parsed = BusinessNumber.safeParse(raw);
-    if (parsed.success) return { ok: true, value: { kind: 'businessNumber', stored: parsed.data, shown: maskIdentifier(parsed.data) } };
+    // A whole program account number (123456789RM0001) holds the BN9 as its first nine digits, as the
+    // step's card says: keep those, and say so.
+    const inAccount = businessNumberInProgramAccount(raw);
+    const parsed = BusinessNumber.safeParse(inAccount ?? raw);
+    if (parsed.success) {
+      const savedKey = inAccount ? 'step.valueFromProgramAccount' : undefined;
+      return { ok: true, value: { kind: 'businessNumber', stored: parsed.data, shown: maskIdentifier(parsed.data), savedKey } };
+    }
     return { ok: false, messageKey: parsed.error.issues[0]!.message, vars: { digits: raw.replace(/\D/g, '').length } };
   }
   if (step.collects === 'programAccount') {

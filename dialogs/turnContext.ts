@@ -9,6 +9,8 @@ export interface TurnInfo {
   language: Language;
   /** True when the user chose the language themselves (not guessed from locale or text). */
   languageChosen: boolean;
+  /** Set when this turn's message was clearly written in the other language: the conversation goes on in it. */
+  languageWritten?: Language;
   input: UserInput;
   /** Group chats and Teams channels: shorter replies (no extra suggestion cards or related questions). */
   compact: boolean;

@@ -107,6 +107,11 @@ export class AnswerWords {
     return (this.lists.get(kind) ?? []).some((w) => padded.includes(` ${w} `));
   }
 
+  /** True when a phrase of `kind` is anywhere in the message, as whole words ("this is too complicated"). */
+  mentions(text: string, kind: string): boolean {
+    return this.hasAny(` ${foldText(text)} `, kind);
+  }
+
   /** True for a request to act for the user ("can you register my company for me?", "peux-tu le faire à ma place"). */
   asksUsToAct(text: string): boolean {
     const folded = foldText(text);
@@ -157,6 +162,18 @@ export class AnswerWords {
       }
     }
     return false;
+  }
+
+  /**
+   * True when the message gives what the portal's affinity questions ask: an affinity word
+   * (`affinity-marker`: balance, last payment, transaction number…) and an amount of money or a
+   * transaction-length number. "Our balance is zero, what do I enter?" and "we pay about 20 000 $ a
+   * month in duties, how big a bond?" are questions, not answers.
+   */
+  givesAffinityValue(text: string): boolean {
+    const money = /\$\s?\d|\d[\d\s,.]*\s?\$|\d[\d\s,.]*\s?(?:dollars?|cad)\b|\b\d{1,3}(?:[ ,]\d{3})*[.,]\d{2}\b/i;
+    if (!money.test(text) && !/\d{14,}/.test(text.replace(/[\s-]/g, ''))) return false;
+    return this.hasAny(` ${foldText(text)} `, 'affinity-marker');
   }
 
   /** The first kind whose words include the message's first word (folded), among those asked for. */

@@ -185,6 +185,23 @@ describe('Answering questions over HTTP', () => {
     assert.ok(buttons(r).some((b) => b.url && /-fra\.html|\/fr\//.test(b.url)));
   });
 
+  it('keeps to the language a person writes in: a word said in both languages does not switch, a clear sentence does, and it sticks', async () => {
+    const c = bot.conversation({ locale: 'fr-CA' });
+    // "ok", "on" and "commence" are English words too.
+    let r = await c.say('ok on commence');
+    assert.match(visibleText(r), /Préparons votre entreprise/);
+    await c.say('annuler');
+    r = await c.say('Actually my colleague speaks English, how do I give my broker access?');
+    assert.match(visibleText(r), /How do I give my customs broker authority/);
+    // Short and in neither language: the conversation stays in the language last written.
+    r = await c.say('ok cool');
+    assert.match(visibleText(r), /Anything else about CARM/);
+    r = await c.say('est-ce que je peux payer par carte de crédit?');
+    assert.match(visibleText(r), /Dernière révision/);
+    r = await c.say('merci');
+    assert.match(visibleText(r), /Avec plaisir/);
+  });
+
   it('answers in the language the user writes, and remembers an explicit choice', async () => {
     const c = bot.conversation({ locale: 'en-US' });
     let r = await c.say('quel est le montant minimum de la garantie financière à déposer');
@@ -214,6 +231,19 @@ describe('Answering questions over HTTP', () => {
     const also = cards.find((c) => c.includes('Vous avez aussi demandé'));
     assert.ok(also, 'a "you also asked" card');
     assert.match(also, /"entryId":"security-amount"/);
+  });
+
+  it('meets frustration with sympathy and the way forward, and still answers a question asked with it', async () => {
+    let r = await bot.conversation().say('this is too complicated');
+    assert.match(visibleText(r), /Sorry, CARM is a lot to take in/);
+    assert.doesNotMatch(visibleText(r), /not sure I understood|Did you mean/);
+    assert.ok(buttons(r).some((b) => b.data?.command === 'start_onboarding'));
+    assert.ok(buttons(r).some((b) => b.data?.command === 'talk_to_expert'));
+    r = await bot.conversation().say('how do I give my broker access? this is so confusing');
+    assert.match(visibleText(r), /Sorry, CARM is a lot/);
+    assert.match(visibleText(r), /How do I give my customs broker authority/);
+    r = await bot.conversation({ locale: 'fr-CA' }).say('je suis perdu, c\'est trop compliqué');
+    assert.match(visibleText(r), /Désolé, la GCRA, c'est beaucoup/);
   });
 
   it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {

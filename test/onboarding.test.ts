@@ -57,6 +57,16 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(seen.length, 12);
     assert.match(visibleText(r), /Every step of your checklist is done/);
     assert.match(visibleText(r), /12 of 12 steps done \(100%\)/);
+    // Nothing is left to continue to: the finished checklist offers no way back into it.
+    assert.ok(!buttons(r).some((b) => b.data?.command === 'start_onboarding'), buttons(r).map((b) => b.title).join(' | '));
+    r = await c.say('continue');
+    assert.doesNotMatch(visibleText(r), /pick up where you left off/);
+    assert.match(visibleText(r), /Every step of your checklist is done/);
+    assert.ok(!buttons(await c.say('progress')).some((b) => b.data?.command === 'start_onboarding'));
+    // The menu offers to review the finished checklist, not to continue it.
+    const menu = await c.say('menu');
+    assert.ok(buttons(menu).some((b) => b.title === 'Review my checklist'), buttons(menu).map((b) => b.title).join(' | '));
+    assert.ok(!buttons(menu).some((b) => /Continue/.test(b.title)));
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 12);
     assert.equal(progress!.values.signInOption, 'gckey');
@@ -103,7 +113,8 @@ describe('Guided onboarding over HTTP', function () {
     await c.say('done');
     await c.say('gckey');
     let r = await c.say('12345678');
-    assert.match(visibleText(r), /exactly 9 digits.*8 digit/);
+    assert.match(visibleText(r), /exactly 9 digits, for example 123456782, and what you entered has 8\./);
+    assert.doesNotMatch(visibleText(r), /\(s\)/);
     r = await c.say('123456789');
     assert.match(visibleText(r), /check digit/);
     r = await c.click({ action: 'step', stepId: 'get-business-number', choice: 'done', value: '871 000 006' });
@@ -164,11 +175,14 @@ describe('Guided onboarding over HTTP', function () {
       usesBroker: false,
       hasRmAccount: false
     });
-    // Only a first word that is yes or no: "ok what now" is not an answer, and "y a-t-il" is not "y(es)".
+    // Only a first word that is yes or no: "ok what now" is not an answer (the same question comes
+    // again), and "y a-t-il" is not "y(es)".
     const d = bot.conversation();
     await d.say('start');
     r = await d.say('ok what now');
-    assert.match(visibleText(r), /Please answer with one of the buttons/);
+    assert.match(visibleText(r), /Is your business based in Canada\?/);
+    assert.doesNotMatch(visibleText(r), /Did you mean/);
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: d.userId }))?.profile, undefined);
   });
 
   it('takes a statement as the answer to a profile question and says what it noted', async () => {
@@ -284,6 +298,65 @@ describe('Guided onboarding over HTTP', function () {
     } finally {
       await own.cleanup();
     }
+  });
+
+  it('tells a user who types affinity answers (balances, payments) that it never needs them, and keeps none of them', async () => {
+    const own = await startAssistant();
+    try {
+      const c = own.conversation();
+      let r = await c.say('our last SOA balance was $12,345.67 and last payment was $8,900.00, is that what I enter?');
+      assert.match(visibleText(r), /No need to tell me amounts or numbers like these/);
+      // The question itself is still answered.
+      assert.match(visibleText(r), /affinity questions/i);
+      await c.say('start');
+      await answerProfile(c, true, true, true);
+      await c.say('done');
+      r = await c.say('gckey');
+      const step = stepTitle(r);
+      assert.match(step ?? '', /business number/i);
+      r = await c.say('the transaction number is 12345678901234567890 with duties of $3,210.55');
+      assert.match(visibleText(r), /No need to tell me amounts/);
+      assert.doesNotMatch(visibleText(r), /What you entered has/);
+      assert.equal(stepTitle(r), step);
+      const fr = own.conversation({ locale: 'fr-CA' });
+      r = await fr.say('mon solde du dernier relevé est de 4 512,33 $, je mets ça où?');
+      assert.match(visibleText(r), /Inutile de me donner des montants/);
+      // An amount in a question about the bond is part of the question.
+      r = await c.say('we pay about 20 000 $ a month in duties, how big a bond do we need?');
+      assert.doesNotMatch(visibleText(r), /No need to tell me/);
+      await own.stop();
+      const files = await readdir(own.dataDir, { recursive: true, withFileTypes: true });
+      for (const f of files.filter((f) => f.isFile())) {
+        assert.doesNotMatch(await readFile(join(f.parentPath, f.name), 'utf8'), /12,345\.67|8,900|3,210|4 512,33|12345678901234567890/, f.name);
+      }
+    } finally {
+      await own.cleanup();
+    }
+  });
+
+  it('reads hedged and general sentences at the questions and steps: "not sure" is not done', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await c.say('yes');
+    await c.say('ok yes');
+    let r = await c.say("I think we have one but I'm not sure");
+    assert.match(visibleText(r), /Noted: no RM account yet/);
+    r = await c.say('we already did that last week');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    r = await c.say('not sure yet, my boss will decide');
+    assert.match(visibleText(r), /come back to “Choose how you will sign in” later/);
+    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['choose-sign-in-option']?.status, 'later');
+    // The card's "Not decided yet" with Done is not a choice made either.
+    await c.click({ action: 'jump', stepId: 'choose-sign-in-option' });
+    r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'undecided' });
+    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['choose-sign-in-option']?.status, 'later');
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    r = await fr.say('c fait');
+    assert.match(visibleText(r), /est fait/);
   });
 
   it('"bye" says goodbye and leaves the open step where it was', async () => {
@@ -498,6 +571,74 @@ describe('Guided onboarding over HTTP', function () {
       assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
     } finally {
       await again.cleanup();
+    }
+  });
+
+  it('"continue" opens the step the welcome named next: a step put off comes round after the others', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    await c.say('gckey');
+    let r = await c.click(button(await c.say('show my progress'), 'Continue where I left off'));
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    r = await c.click(button(r, 'Not yet, remind me later'));
+    const back = bot.conversation({ userId: c.userId });
+    r = await back.join();
+    assert.match(visibleText(r), /Next up: \*\*Have your import-export \(RM\) program account ready\*\*/);
+    r = await back.click(button(r, 'Continue my checklist'));
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    // The progress card's button goes to the same step.
+    r = await back.click(button(await back.say('progress'), 'Continue where I left off'));
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    for (let i = 0; i < 12 && buttons(r).some((b) => b.title === 'Done'); i++) r = await back.click(button(r, 'Done'));
+    assert.match(visibleText(r), /That's the whole checklist for now\. 1 step is waiting for later/);
+    assert.match(visibleText(r), /11 of 12 steps done/);
+    r = await back.say('continue');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, false, true);
+    await fr.say("c'est fait");
+    assert.match(visibleText(await fr.say('progression')), /1 étape sur 11 terminée \(9 %\)/);
+  });
+
+  it('takes a whole program account number (BN15) at the BN9 step: keeps its first nine digits and says so, masked', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say('done');
+    let r = await c.say('gckey');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    // Its first nine digits still need a valid check digit.
+    r = await c.say('123456789RM0001');
+    assert.match(visibleText(r), /doesn't pass the BN9 check digit/);
+    r = await c.say('871 000 006 RT 0001');
+    assert.match(visibleText(r), /“Have your CRA business number \(BN9\) ready” is done\. I kept the first nine digits of your program account number: your BN9, ••••••006/);
+    assert.doesNotMatch(JSON.stringify(r), /871 ?000 ?006/);
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    // Nine digits alone at the RM step are not a program account: it says what one looks like.
+    r = await c.say('871000006');
+    assert.match(visibleText(r), /looks like 123456782RM0001/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.businessNumber, '871000006');
+    assert.equal(progress!.values.programAccount, undefined);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    await fr.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
+    await fr.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
+    r = await fr.say('871000006-RM-0001');
+    assert.match(visibleText(r), /J'ai gardé les neuf premiers chiffres de votre numéro de compte de programme : votre NE9, ••••••006/);
+    assert.doesNotMatch(bot.logs.join(''), /871 ?000 ?006/);
+  });
+
+  it('"cancel" with nothing under way says so once, and the menu asks what to do, in both languages', async () => {
+    const question = { en: 'What would you like to do?', fr: 'Que voulez-vous faire?' };
+    for (const [locale, text, language] of [['en-CA', 'cancel', 'en'], ['fr-CA', 'annuler', 'fr']] as const) {
+      const r = await bot.conversation({ locale }).say(text);
+      assert.equal(visibleText(r).split(question[language]).length - 1, 1, visibleText(r));
+      assert.match(visibleText(r), language === 'en' ? /nothing to cancel/ : /rien à annuler/);
     }
   });
 });

@@ -119,8 +119,11 @@ export class Lexicon {
     return this.domain.has(token);
   }
 
-  /** Guesses the language of a message from its function words; undefined when unclear. */
-  guessLanguage(text: string): Language | undefined {
+  /**
+   * Guesses the language of a message from its function words; undefined when unclear. `margin`: how
+   * many more words of one language than of the other it takes.
+   */
+  guessLanguage(text: string, margin = 1): Language | undefined {
     const words = foldText(text).split(' ');
     let en = 0;
     let fr = 0;
@@ -129,8 +132,8 @@ export class Lexicon {
       if (this.markers.fr.has(w) && !this.markers.en.has(w)) fr++;
     }
     if (/[àâçéèêëîïôûùüÿœ]/i.test(text)) fr += 1;
-    if (fr > en) return 'fr';
-    if (en > fr) return 'en';
+    if (fr - en >= margin) return 'fr';
+    if (en - fr >= margin) return 'en';
     return undefined;
   }
 }

@@ -94,13 +94,14 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
     if (!commandWords[name]?.en.length || !commandWords[name]?.fr.length) throw new ContentError(`command-words.yaml: "${name}" needs words in both languages`);
   }
   const answerWords = new AnswerWords(await readYaml(join(dir, 'answer-words.yaml'), AnswerWordsFile));
-  // Phrases keyed by a question or a step ("profile.broker.yes", "step.register-business.topic") must name one.
+  // Phrases keyed by a question or a step ("profile.broker.yes", "step.register-business.topic") must name one
+  // ("step.any": said at any step).
   const questions = new Set(Object.keys(PROFILE_QUESTIONS).map((q) => `profile.${q}`));
   for (const kind of answerWords.kinds) {
     const keyed = /^(profile\.[a-z]+|step\.[a-z0-9-]+)\.(yes|no|done|later|topic)$/.exec(kind);
     if (!keyed) continue;
     const [, key, side] = keyed as unknown as [string, string, string];
-    const known = key.startsWith('step.') ? stepIds.has(key.slice(5)) && side !== 'yes' && side !== 'no' : questions.has(key) && (side === 'yes' || side === 'no');
+    const known = key.startsWith('step.') ? (stepIds.has(key.slice(5)) || key === 'step.any') && side !== 'yes' && side !== 'no' : questions.has(key) && (side === 'yes' || side === 'no');
     if (!known) throw new ContentError(`answer-words.yaml: "${kind}" names no question or step of the plan`);
   }
   return { knowledge, commands, plan, text, lexicon, outOfScope, answerWords, commandWords };

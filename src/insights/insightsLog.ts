@@ -20,7 +20,9 @@ export function scrubQuestion(text: string): string {
     .replace(/[\w.+-]+@[\w-]+\.[\w.-]+/g, '[email]')
     // A program account (BN15) first: the general rule below would take only its nine digits.
     .replace(/\b\d{3}[\s-]?\d{3}[\s-]?\d{3}\s*[a-z]{2}\s*\d{4}\b/gi, '[number]')
-    .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]');
+    .replace(/\+?\d[\d\s().-]{5,}\d/g, '[number]')
+    // Amounts of money (what someone owes or paid is theirs, not the content team's).
+    .replace(/\$\s?\d[\d\s,.]*\d|\d[\d\s,.]*\s?\$|\b\d{1,3}(?:[ ,]\d{3})*[.,]\d{2}\b/g, '[amount]');
 }
 
 /**

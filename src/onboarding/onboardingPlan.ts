@@ -21,7 +21,15 @@ export interface PlanSummary {
   percent: number;
   /** Steps neither done nor skipped, in plan order. */
   open: PlannedStep[];
+  /** The step the checklist asks next (see OnboardingPlan.nextStep). */
   next?: PlannedStep;
+}
+
+export interface NextStepOptions {
+  /** Steps already asked in this pass through the checklist. */
+  passed?: readonly string[];
+  /** Only a step of this phase. */
+  phaseId?: string;
 }
 
 function matches(condition: Partial<ImporterProfile> | undefined, profile: ImporterProfile | undefined): boolean {
@@ -76,7 +84,23 @@ export class OnboardingPlan {
       done,
       percent: steps.length === 0 ? 0 : Math.round((done / steps.length) * 100),
       open,
-      next: open.find((p) => status(p) !== 'later') ?? open[0]
+      next: this.nextStep(progress)
     };
+  }
+
+  /**
+   * The one rule for the step to ask next: the welcome's "Next up" and where "continue" opens.
+   * The first open step in plan order, passing over steps put off with "Not yet, remind me later"
+   * while any other is open. A step put off is not finished, but the user asked for it later, not
+   * next: they expect to pick up at the step they had reached, and the put-off steps come round once
+   * the others are through (the checklist's end says how many are waiting).
+   */
+  nextStep(progress: OnboardingProgress | undefined, options: NextStepOptions = {}): PlannedStep | undefined {
+    const passed = options.passed ?? [];
+    const status = (p: PlannedStep) => progress?.steps[p.step.id]?.status;
+    const open = this.stepsFor(progress?.profile).filter((p) => !isSettled(status(p)) && !passed.includes(p.step.id));
+    const notPutOff = open.filter((p) => status(p) !== 'later');
+    const candidates = notPutOff.length > 0 ? notPutOff : open;
+    return options.phaseId ? candidates.find((p) => p.phase.id === options.phaseId) : candidates[0];
   }
 }

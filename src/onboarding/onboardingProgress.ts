@@ -24,6 +24,14 @@ export const ProgramAccountNumber = z
   .refine((s) => luhnValid(s.slice(0, 9)), { message: 'bn15.checkDigit' });
 export type ProgramAccountNumber = z.infer<typeof ProgramAccountNumber>;
 
+/** Any CRA program account number (BN15): the BN9, a program's two letters (RM, RT, RP…), four digits. */
+const ANY_PROGRAM_ACCOUNT = /^(\d{9})[A-Z]{2}\d{4}$/i;
+
+/** The BN9 at the start of a program account number, spaced or dashed as people write it; else undefined. */
+export function businessNumberInProgramAccount(raw: string): string | undefined {
+  return ANY_PROGRAM_ACCOUNT.exec(raw.replace(/[\s-]/g, ''))?.[1];
+}
+
 export function luhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
