@@ -44,6 +44,8 @@ export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress 
           button(text.t(lang, 'progress.jump'), { action: 'jump' }),
           button(text.t(lang, 'progress.markDone'), { action: 'markDone' })
         ];
+  // A profile answer that was wrong or has changed is fixed without erasing anything.
+  if (profile) buttons.push(button(text.t(lang, 'command.change_profile'), { action: 'command', command: 'change_profile' }));
   const lines = phases.flatMap((ph) => [ph.title, ...ph.steps.map((s) => `${s.mark} ${s.title} (${s.status})`)]);
   return cardAttachment('progress', {
     lang,

@@ -9,7 +9,7 @@ import {
   type DialogTurnResult
 } from 'botbuilder-dialogs';
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
-import type { CommandIntentName, Language } from '../src/content/schema.js';
+import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type Language, type ProfileQuestion } from '../src/content/schema.js';
 import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
 import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
@@ -143,6 +143,7 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
+    if (await this.offerProfileChange(dc, text)) return this.reprompt(dc);
     const recognition = await this.deps.recognizer.recognize(text, language);
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
@@ -303,12 +304,43 @@ export class MainDialog extends ComponentDialog {
         return;
       case 'undo':
         return this.undoLastStep(dc);
+      case 'change_profile':
+        await dc.cancelAllDialogs();
+        await dc.beginDialog(ONBOARDING_DIALOG, { reviseProfile: true } satisfies OnboardingOptions);
+        return;
       case 'acknowledge':
         // "ok", "got it" after an answer: nothing was asked, so nothing to misunderstand.
         if (dc.activeDialog) return this.reprompt(dc);
         await dc.context.sendActivity(this.t(language, 'acknowledge.reply'));
         return;
     }
+  }
+
+  /**
+   * A sentence that contradicts an answer to the first questions ("actually we do use a broker", after
+   * "no broker"): offers to change the answers rather than guessing, since the checklist depends on them.
+   */
+  private async offerProfileChange(dc: DialogContext, text: string): Promise<boolean> {
+    const { language, user } = turnInfo(dc.context);
+    const profile = (await this.deps.progress.get(user, dc.context))?.profile;
+    if (!profile) return false;
+    const fields = { resident: profile.resident, broker: profile.usesBroker, rm: profile.hasRmAccount };
+    const kinds = (Object.keys(PROFILE_QUESTIONS) as ProfileQuestion[]).flatMap((q) => [`profile.${q}.yes`, `profile.${q}.no`]);
+    const stated = this.deps.content.answerWords.statement(text, kinds);
+    if (!stated) return false;
+    const [, question, side] = stated.split('.') as [string, ProfileQuestion, 'yes' | 'no'];
+    if (fields[question] === (side === 'yes')) return false;
+    const answer = this.t(language, profileAnswerKey(question, fields[question]));
+    await dc.context.sendActivity(
+      MessageFactory.attachment(
+        choicesCard({
+          language,
+          text: this.t(language, 'profile.changeOffer', { answer }),
+          buttons: [button(this.t(language, 'command.change_profile'), { action: 'command', command: 'change_profile' }, 'positive')]
+        }, this.deps.cards)
+      )
+    );
+    return true;
   }
 
   /** Puts the step marked last back to not done and shows it: a typed answer can be misread. */

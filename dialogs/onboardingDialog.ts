@@ -13,6 +13,8 @@ export const ONBOARDING_DIALOG = 'onboarding';
 export interface OnboardingOptions {
   /** Go straight to this step (from the progress card). */
   startAt?: string;
+  /** Ask the profile questions again ("change my answers"); the steps' progress is kept. */
+  reviseProfile?: boolean;
 }
 
 /**
@@ -46,6 +48,10 @@ export class OnboardingDialog extends WaterfallDialog {
     const t = this.deps.content.text;
     if (!progress?.profile) {
       await step.context.sendActivity(t.t(language, 'onboarding.intro'));
+      return step.beginDialog(PROFILE_DIALOG);
+    }
+    if ((step.options as OnboardingOptions)?.reviseProfile) {
+      await step.context.sendActivity(t.t(language, 'profile.changeIntro'));
       return step.beginDialog(PROFILE_DIALOG);
     }
     // Nothing left to pick up on a settled checklist: its end says so.

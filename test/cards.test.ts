@@ -226,10 +226,12 @@ describe('Adaptive Cards: valid Adaptive Card 1.5 for Teams, with real content',
             if (name === 'complete') {
               assert.equal(summary.percent, 100);
               assert.equal(choiceSet, undefined, `${label}: nothing left to pick`);
-              assert.equal(submits.length, 0, `${label}: nothing left to continue to`);
+              // Nothing left to continue to; the answers to the first questions can still be changed.
+              assert.deepEqual(submits.map((s) => s.data.msteams.value.command), profile ? ['change_profile'] : [], `${label}: nothing left to continue to`);
             } else {
               assert.equal(choiceSet.choices.length, summary.open.length, label);
-              assert.deepEqual(submits.map((s) => s.data.msteams.value.action), ['command', 'jump', 'markDone']);
+              const expected = ['command', 'jump', 'markDone', ...(profile ? ['command'] : [])];
+              assert.deepEqual(submits.map((s) => s.data.msteams.value.action), expected);
             }
             assert.equal(find(card, (o) => o.type === 'TextBlock' && o.text.startsWith(content.text.t(language, 'progress.profile').split('{')[0]!)).length, profile ? 1 : 0);
             checked++;

@@ -359,6 +359,51 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /est fait/);
   });
 
+  it('reminds what a step takes, with its buttons, when a message answers nothing', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    let r = await c.say('blorp zzz');
+    assert.match(visibleText(r), /Please choose \*\*Done\*\*/);
+    r = await c.click(button(r, 'Done'));
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    // At the sign-in step, the reminder's buttons are the options themselves.
+    r = await c.say('blorp zzz');
+    assert.match(visibleText(r), /Please choose \*\*GCKey\*\* or \*\*Sign-In Partner\*\*/);
+    r = await c.click(button(r, /Sign-In Partner/));
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.signInOption, 'sign-in-partner');
+  });
+
+  it('changes the first answers without erasing anything: offered when a sentence contradicts one, or asked for', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, false, true);
+    let r = await c.say('done');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    r = await c.say('oops, actually we do use a broker');
+    assert.match(visibleText(r), /doesn't match what you told me at the start \(no customs broker\)/);
+    r = await c.click(button(r, 'Change my answers'));
+    assert.match(visibleText(r), /Is your business based in Canada\?/);
+    await c.say('yes');
+    await c.say('yes');
+    r = await c.say('yes');
+    assert.match(visibleText(r), /Your checklist has \*\*12 steps\*\*/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.deepEqual(progress!.profile, { resident: true, usesBroker: true, hasRmAccount: true });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
+    // A sentence that agrees with the answers changes nothing.
+    r = await c.say('we use Livingston as our broker');
+    assert.doesNotMatch(visibleText(r), /doesn't match/);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    r = await fr.say('modifier mes réponses');
+    assert.match(visibleText(r), /Reprenons les trois questions/);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');

@@ -74,7 +74,8 @@ export const CommandIntentName = z.enum([
   'thanks',
   'goodbye',
   'undo',
-  'acknowledge'
+  'acknowledge',
+  'change_profile'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
 
@@ -84,7 +85,7 @@ export type CommandIntentName = z.infer<typeof CommandIntentName>;
  * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed; "ok" or
  * "cool" inside a question is not an acknowledgement.
  */
-export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge']);
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge', 'change_profile']);
 
 export const CommandIntentsFile = z
   .object({
