@@ -11,6 +11,7 @@ import {
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
 import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type Language, type ProfileQuestion } from '../src/content/schema.js';
 import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
+import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
 import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
@@ -19,7 +20,7 @@ import { openQuestionAccepts } from './answerPrompt.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
-import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import { checkStepValue, recordStep, recordSteps, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import { isCompactTurn, turnInfo } from './turnContext.js';
 import { MAX_TEXT_LENGTH } from './userInput.js';
 import { scrubQuestion } from '../src/insights/insightsLog.js';
@@ -143,7 +144,7 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
-    if (await this.offerProfileChange(dc, text)) return this.reprompt(dc);
+    if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) return this.reprompt(dc);
     const recognition = await this.deps.recognizer.recognize(text, language);
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
@@ -193,6 +194,8 @@ export class MainDialog extends ComponentDialog {
         return this.runCommand(dc, action.command);
       case 'setLanguage':
         return this.switchLanguage(dc, action.language);
+      case 'markRegistered':
+        return this.markRegisteredSteps(dc);
       case 'jump':
       case 'markDone': {
         const progress = await this.deps.progress.get(user, dc.context);
@@ -341,6 +344,39 @@ export class MainDialog extends ComponentDialog {
       )
     );
     return true;
+  }
+
+  /** The open steps a business already registered in the portal has done (its checklist begun). */
+  private stepsSettledByRegistration(progress: OnboardingProgress | undefined): PlannedStep[] {
+    if (!progress?.profile) return [];
+    return this.deps.plan.stepsFor(progress.profile).filter((p) => p.step.doneOnceRegistered && !isSettled(progress.steps[p.step.id]?.status));
+  }
+
+  /** "We registered in 2022": offers to mark every step that settles, rather than a click per step. */
+  private async offerRegisteredSteps(dc: DialogContext, text: string): Promise<boolean> {
+    const { language, user } = turnInfo(dc.context);
+    if (!this.deps.content.answerWords.statement(text, ['already-registered'])) return false;
+    const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
+    if (open.length < 2) return false;
+    await dc.context.sendActivity(
+      MessageFactory.attachment(
+        choicesCard({
+          language,
+          text: this.t(language, 'registered.offer', { count: open.length }),
+          buttons: [button(this.t(language, 'registered.button'), { action: 'markRegistered' }, 'positive')]
+        }, this.deps.cards)
+      )
+    );
+    return true;
+  }
+
+  private async markRegisteredSteps(dc: DialogContext): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
+    await recordSteps(this.deps.progress, user, open.map((p) => p.step.id), 'done', dc.context.activity.id);
+    await dc.context.sendActivity(open.length > 0 ? this.t(language, 'registered.done', { count: open.length }) : this.t(language, 'registered.nothing'));
+    await dc.cancelAllDialogs();
+    await dc.beginDialog(ONBOARDING_DIALOG, {});
   }
 
   /** Puts the step marked last back to not done and shows it: a typed answer can be misread. */

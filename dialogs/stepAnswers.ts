@@ -70,9 +70,22 @@ export async function recordStep(
   value: Extract<ValueCheck, { ok: true }>['value'],
   activityId: string | undefined
 ): Promise<void> {
+  await recordSteps(progress, user, [stepId], status, activityId, value);
+}
+
+/** Records several steps in one write ("we're already registered"); a replayed activity changes nothing. */
+export async function recordSteps(
+  progress: ProgressRepository,
+  user: UserRef,
+  stepIds: readonly string[],
+  status: StepStatus,
+  activityId: string | undefined,
+  value?: Extract<ValueCheck, { ok: true }>['value']
+): Promise<void> {
   await progress.update(user, (p) => {
     if (activityId && p.appliedActivityIds.includes(activityId)) return;
-    p.steps[stepId] = { status, at: new Date().toISOString() };
+    const at = new Date().toISOString();
+    for (const stepId of stepIds) p.steps[stepId] = { status, at };
     if (value) p.values = { ...p.values, [value.kind]: value.stored };
     if (activityId) p.appliedActivityIds = [...p.appliedActivityIds, activityId].slice(-REMEMBERED_ACTIVITY_IDS);
   });

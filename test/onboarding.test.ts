@@ -404,6 +404,30 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Reprenons les trois questions/);
   });
 
+  it('a business already registered gets its preparation and registration steps marked in one go, then what is left', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    let r = await c.say("we're already registered in the portal, what else do we need to do?");
+    assert.match(visibleText(r), /Already registered\? Then 7 preparation and registration steps are behind you/);
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager', 'nothing marked before the click');
+    const click = button(r, 'Yes, mark them done');
+    r = await c.click(click);
+    assert.match(visibleText(r), /Marked 7 steps done/);
+    assert.equal(stepTitle(r), "Approve your customs broker's delegation request");
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 7);
+    assert.equal(progress!.steps['approve-broker-delegation'], undefined);
+    // Said again once they are settled, it is not offered again.
+    r = await c.say("we're already registered");
+    assert.doesNotMatch(visibleText(r), /Already registered\?/);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, false, true);
+    r = await fr.say('on est déjà inscrits depuis 2022');
+    assert.match(visibleText(r), /Déjà inscrits\? Alors 7 étapes/);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');

@@ -165,6 +165,8 @@ export const OnboardingStepDefinition = z
     collects: StepValueKind.default('none'),
     /** The step is in the plan only when the profile matches (absent: always). */
     appliesWhen: ProfileCondition.optional(),
+    /** A business already registered in the portal has done this step ("we registered in 2022"). */
+    doneOnceRegistered: z.boolean().default(false),
     /** Extra advice shown when the profile matches. */
     notes: z.array(z.object({ when: ProfileCondition, text: localizedText }).strict()).default([])
   })
