@@ -89,7 +89,7 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       ? { kind: 'yesNo', yes: action.value === 'yes' }
       : undefined;
   }
-  const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']);
+  const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']) ?? words.matchFirstClause(input.text, ['yes', 'no']);
   if (yn) return { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' };
   const stated = words.statement(input.text, [`${expect.question}.yes`, `${expect.question}.no`]);
   return stated ? { kind: 'yesNo', yes: stated.endsWith('.yes'), stated: true } : undefined;

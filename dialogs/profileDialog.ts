@@ -45,13 +45,21 @@ export class ProfileDialog extends WaterfallDialog {
       choicesCard({
         language,
         text: t(question),
-        note: isRetry ? t('profile.retry') : undefined,
+        note: isRetry ? this.retryNote(context, question) : undefined,
         buttons: [
           button(t(`${question}.yes`), { action: 'choose', question, value: 'yes' }),
           button(t(`${question}.no`), { action: 'choose', question, value: 'no' })
         ]
       }, this.deps.cards)
     );
+  }
+
+  /** "Not sure", or a question about the question: what it means; anything else: how to answer. */
+  private retryNote(context: TurnContext, question: string): string {
+    const words = this.deps.content.answerWords;
+    const typed = turnInfo(context).input.text;
+    const t = (k: string) => this.deps.content.text.t(turnInfo(context).language, k);
+    return typed && (words.mentions(typed, 'unsure') || words.asks(typed)) ? t(`${question}.help`) : t('profile.retry');
   }
 
   private noted(context: TurnContext, question: Question, yes: boolean): string {

@@ -81,9 +81,16 @@ export class AnswerWords {
    * now?" keeps "we're registered"; "Maria, our controller, is going to be the BAM" is kept whole).
    */
   private *statedClauses(text: string): Generator<string> {
+    let first = true;
     for (const sentence of text.split(/(?<=[.!?;\n])/)) {
       const clauses = sentence.split(',').map((c) => foldText(c)).filter(Boolean);
-      if (clauses.length === 0 || this.startsWithAny(clauses[0]!, 'question-first')) continue;
+      if (clauses.length === 0) continue;
+      const asks = this.startsWithAny(clauses[0]!, 'question-first') || (clauses.length === 1 && sentence.trim().endsWith('?'));
+      // A message that opens with a question is a question, whatever it says after it ("can I use a
+      // Sign-In Partner? we bank with Chase"; "what counts as based in Canada? we have a warehouse in Ontario").
+      if (first && asks) return;
+      first = false;
+      if (asks) continue;
       if (sentence.trim().endsWith('?')) clauses.pop();
       yield* clauses;
     }
@@ -105,6 +112,11 @@ export class AnswerWords {
 
   private hasAny(padded: string, kind: string): boolean {
     return (this.lists.get(kind) ?? []).some((w) => padded.includes(` ${w} `));
+  }
+
+  /** True when the message asks something: a "?" or a question word first ("what counts as based in Canada"). */
+  asks(text: string): boolean {
+    return text.includes('?') || this.startsWithAny(foldText(text), 'question-first');
   }
 
   /** True when a phrase of `kind` is anywhere in the message, as whole words ("this is too complicated"). */
@@ -181,5 +193,11 @@ export class AnswerWords {
     const first = foldText(text).split(' ')[0];
     if (!first) return undefined;
     return kinds.find((k) => this.sets.get(k)?.has(first));
+  }
+
+  /** The first kind whose words are the message's whole first clause ("je pense que oui, on a un RM"). */
+  matchFirstClause<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const clause = text.split(/[,.;!?]/)[0] ?? '';
+    return clause.length < text.trim().length ? this.match(clause, kinds) : undefined;
   }
 }

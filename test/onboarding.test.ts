@@ -428,6 +428,29 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Déjà inscrits\? Alors 7 étapes/);
   });
 
+  it('a message that opens with a question is not taken as an answer; "not sure" gets the question explained', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    let r = await c.say("what counts as based in Canada? we're incorporated in Delaware but have a warehouse in Ontario");
+    assert.doesNotMatch(visibleText(r), /Noted/);
+    assert.match(visibleText(r), /importer of record \(a non-resident importer\)/);
+    await c.say('no');
+    r = await c.say('not sure');
+    assert.match(visibleText(r), /Answer \*\*yes\*\* if someone files your customs declarations for you/);
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, undefined);
+    await c.say('yes');
+    // A first clause that is a yes answers; the rest is context.
+    r = await c.say('je pense que oui, on a un numéro RM');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    await c.say('done');
+    r = await c.say('can I use a sign-in partner? we bank with Chase');
+    assert.doesNotMatch(visibleText(r), /is done/);
+    assert.match(visibleText(r), /GCKey or Sign-In Partner, which should I use\?/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.deepEqual(progress!.profile, { resident: false, usesBroker: true, hasRmAccount: true });
+    assert.equal(progress!.steps['choose-sign-in-option'], undefined);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');
