@@ -17,6 +17,7 @@ import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import type { CardAction } from '../cards/cardActions.js';
 import { openQuestionAccepts } from './answerPrompt.js';
+import type { Recognition } from '../src/recognizers/recognition.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
@@ -145,7 +146,7 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) return this.reprompt(dc);
-    const recognition = await this.deps.recognizer.recognize(text, language);
+    const recognition = this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text);
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
     // wrote, and keeps getting them: a clear lead of function words, not one "ok" or "on", switches.
@@ -344,6 +345,16 @@ export class MainDialog extends ComponentDialog {
       )
     );
     return true;
+  }
+
+  /** "Start over" guessed from a message that names no starting over ("hey it's me again") is dropped. */
+  private withoutUnaskedStartOver(recognition: Recognition, text: string): Recognition {
+    const guessed = recognition.candidates.some((c) => c.kind === 'command' && c.id === 'start_over');
+    if (!guessed || this.deps.content.answerWords.mentions(text, 'start-over-marker')) return recognition;
+    const candidates = recognition.candidates.filter((c) => !(c.kind === 'command' && c.id === 'start_over'));
+    const wasTop = recognition.candidates[0]?.id === 'start_over';
+    const decision = wasTop && recognition.decision === 'answer' ? 'none' : candidates.length === 0 ? 'none' : recognition.decision;
+    return { ...recognition, decision, candidates };
   }
 
   /** The open steps a business already registered in the portal has done (its checklist begun). */

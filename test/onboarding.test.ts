@@ -451,6 +451,18 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(progress!.steps['choose-sign-in-option'], undefined);
   });
 
+  it('never offers to erase progress for a message that does not ask to start over', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    for (const text of ["hey it's me again", 'again please', 'hello again, where were we']) {
+      const r = await c.say(text);
+      assert.doesNotMatch(visibleText(r), /This erases your checklist progress|checklist over/i, text);
+    }
+    const r = await c.say('erase everything and begin again');
+    assert.match(visibleText(r), /This erases your checklist progress/);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');
