@@ -114,6 +114,12 @@ function readAnswerOnce(expect: AnswerExpectation, context: TurnContext, words: 
   return answer;
 }
 
+/** The step the open question is about, if it is a step's. */
+export function openStepId(dc: DialogContext): string | undefined {
+  const expect = openQuestion(dc);
+  return expect?.kind === 'step' ? expect.stepId : undefined;
+}
+
 /** True when the innermost open question would take this turn's input as its answer. */
 export function openQuestionAccepts(dc: DialogContext, words: AnswerWords): boolean {
   const expect = openQuestion(dc);

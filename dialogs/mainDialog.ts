@@ -16,7 +16,7 @@ import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import type { CardAction } from '../cards/cardActions.js';
-import { openQuestionAccepts } from './answerPrompt.js';
+import { openQuestionAccepts, openStepId } from './answerPrompt.js';
 import type { Recognition } from '../src/recognizers/recognition.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { PROFILE_DIALOG } from './profileDialog.js';
@@ -312,6 +312,8 @@ export class MainDialog extends ComponentDialog {
         await dc.cancelAllDialogs();
         await dc.beginDialog(ONBOARDING_DIALOG, { reviseProfile: true } satisfies OnboardingOptions);
         return;
+      case 'previous_step':
+        return this.showPreviousStep(dc);
       case 'acknowledge':
         // "ok", "got it" after an answer: nothing was asked, so nothing to misunderstand.
         if (dc.activeDialog) return this.reprompt(dc);
@@ -388,6 +390,20 @@ export class MainDialog extends ComponentDialog {
     await dc.context.sendActivity(open.length > 0 ? this.t(language, 'registered.done', { count: open.length }) : this.t(language, 'registered.nothing'));
     await dc.cancelAllDialogs();
     await dc.beginDialog(ONBOARDING_DIALOG, {});
+  }
+
+  /** Shows the step before the one open (or next), as it stands: nothing is marked or unmarked. */
+  private async showPreviousStep(dc: DialogContext): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user, dc.context);
+    const steps = this.deps.plan.stepsFor(progress?.profile);
+    const open = openStepId(dc) ?? this.deps.plan.nextStep(progress)?.step.id;
+    const at = open ? steps.findIndex((p) => p.step.id === open) : steps.length;
+    if (!progress?.profile || at <= 0) {
+      await dc.context.sendActivity(this.t(language, 'previous.first'));
+      return progress?.profile ? this.reprompt(dc) : this.startOnboarding(dc, {});
+    }
+    return this.startOnboarding(dc, { startAt: steps[at - 1]!.step.id });
   }
 
   /** Puts the step marked last back to not done and shows it: a typed answer can be misread. */

@@ -463,6 +463,22 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /This erases your checklist progress/);
   });
 
+  it('"previous step" shows the step before, as it stands, without undoing anything', async () => {
+    const c = bot.conversation({ locale: 'fr-CA' });
+    await c.say('commencer');
+    await answerProfile(c, true, true, true);
+    await c.say("c'est fait");
+    let r = await c.say('clégc');
+    assert.match(stepTitle(r) ?? '', /NE9|numéro d'entreprise/i);
+    r = await c.say('étape précédente');
+    assert.match(stepTitle(r) ?? '', /connecter|connexion/i);
+    r = await c.say('étape précédente');
+    r = await c.say('étape précédente');
+    assert.match(visibleText(r), /C'est la première étape de votre liste/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 2);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');

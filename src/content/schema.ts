@@ -75,7 +75,8 @@ export const CommandIntentName = z.enum([
   'goodbye',
   'undo',
   'acknowledge',
-  'change_profile'
+  'change_profile',
+  'previous_step'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
 
@@ -85,7 +86,7 @@ export type CommandIntentName = z.infer<typeof CommandIntentName>;
  * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed; "ok" or
  * "cool" inside a question is not an acknowledgement.
  */
-export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge', 'change_profile']);
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge', 'change_profile', 'previous_step']);
 
 export const CommandIntentsFile = z
   .object({
