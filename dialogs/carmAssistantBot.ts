@@ -16,6 +16,7 @@ import { setTurnInfo, turnInfo } from './turnContext.js';
 import type { MainDialog } from './mainDialog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 import { LanguagePreferences } from './languagePreferences.js';
+import { CardAction } from '../cards/cardActions.js';
 
 /** Group chats and channels: answer only when @mentioned, and keep it short. */
 function isGroupConversation(context: TurnContext): boolean {
@@ -66,6 +67,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly welcomedAt: StatePropertyAccessor<number | undefined>;
   /** The language a person last clearly wrote in, when it is not the channel's (personal chats only). */
   private readonly writtenLanguage: StatePropertyAccessor<Language | undefined>;
+  /** A yes/no offer made with a button last turn (personal chats only). */
+  private readonly pendingOffer: StatePropertyAccessor<CardAction | undefined>;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -76,6 +79,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
     this.writtenLanguage = conversationState.createProperty<Language | undefined>('writtenLanguage');
+    this.pendingOffer = conversationState.createProperty<CardAction | undefined>('pendingOffer');
 
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
@@ -113,8 +117,11 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     if (context.activity?.type === ActivityTypes.Message) {
       if (await this.prepareMessage(context)) {
         await this.mainDialog.run(context, this.dialogStateFor(context));
-        const { languageWritten, compact } = turnInfo(context);
+        const { languageWritten, compact, offer, nextOffer } = turnInfo(context);
         if (languageWritten && !compact) await this.writtenLanguage.set(context, languageWritten);
+        // An offer stands for the next message only.
+        if (nextOffer && !compact) await this.pendingOffer.set(context, nextOffer);
+        else if (offer) await this.pendingOffer.delete(context);
       }
     } else {
       await super.run(context);
@@ -170,7 +177,10 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     let input = readUserInput(activity);
     // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
     if (group && !input.text && !input.action && !input.unreadableSubmit) input = { text: '', action: { action: 'command', command: 'greeting' } };
-    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group });
+    // Read back through the card schema: stored state is data, and may be from an older version.
+    const stored = group ? undefined : await this.pendingOffer.get(context);
+    const offer = stored === undefined ? undefined : CardAction.safeParse(stored).data;
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer });
     return true;
   }
 

@@ -138,6 +138,17 @@ export class MainDialog extends ComponentDialog {
       if (dc.activeDialog) return this.reprompt(dc);
       text = scrubQuestion(text);
     }
+    // "Yes" to what the last message offered with a button ("Shall I mark them done?") takes the offer,
+    // before any open question could read it as its own answer; "no" declines it.
+    const { offer } = turnInfo(dc.context);
+    if (offer) {
+      const reply = this.deps.content.answerWords.match(text, ['yes', 'no']) ?? this.deps.content.answerWords.matchFirstClause(text, ['yes', 'no']);
+      if (reply === 'yes') return this.handleAction(dc, offer);
+      if (reply === 'no') {
+        await dc.context.sendActivity(this.t(language, 'offer.declined'));
+        return dc.activeDialog ? this.reprompt(dc) : undefined;
+      }
+    }
     // Sympathy first; what follows still answers the question, if there is one.
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
     if (frustrated) await dc.context.sendActivity(this.t(language, 'empathy.reply'));
@@ -346,6 +357,7 @@ export class MainDialog extends ComponentDialog {
         }, this.deps.cards)
       )
     );
+    turnInfo(dc.context).nextOffer = { action: 'command', command: 'change_profile' };
     return true;
   }
 
@@ -380,6 +392,7 @@ export class MainDialog extends ComponentDialog {
         }, this.deps.cards)
       )
     );
+    turnInfo(dc.context).nextOffer = { action: 'markRegistered' };
     return true;
   }
 

@@ -2,6 +2,7 @@ import type { TurnContext } from 'botbuilder';
 import type { Language } from '../src/content/schema.js';
 import type { UserRef } from '../src/onboarding/progressRepository.js';
 import type { UserInput } from './userInput.js';
+import type { CardAction } from '../cards/cardActions.js';
 
 /** What the bot works out once per turn and every dialog reads. */
 export interface TurnInfo {
@@ -11,6 +12,10 @@ export interface TurnInfo {
   languageChosen: boolean;
   /** Set when this turn's message was clearly written in the other language: the conversation goes on in it. */
   languageWritten?: Language;
+  /** What the bot offered with a button last turn ("Shall I mark them done?"): a typed "yes" takes it. */
+  offer?: CardAction;
+  /** What this turn offers, for the next one. */
+  nextOffer?: CardAction;
   input: UserInput;
   /** Group chats and Teams channels: shorter replies (no extra suggestion cards or related questions). */
   compact: boolean;

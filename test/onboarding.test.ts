@@ -426,6 +426,19 @@ describe('Guided onboarding over HTTP', function () {
     await answerProfile(fr, true, false, true);
     r = await fr.say('on est déjà inscrits depuis 2022');
     assert.match(visibleText(r), /Déjà inscrits\? Alors 7 étapes/);
+    // A typed "oui" takes the offer; the open step does not read it as its own answer.
+    r = await fr.say('oui');
+    assert.match(visibleText(r), /7 étapes marquées comme faites/);
+    // "No" declines it, and the offer does not outlive the next message.
+    const d = bot.conversation();
+    await d.say('start');
+    await answerProfile(d, true, true, true);
+    await d.say("we're already registered");
+    r = await d.say('no');
+    assert.match(visibleText(r), /OK, nothing changed/);
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    r = await d.say('yes');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
   });
 
   it('a message that opens with a question is not taken as an answer; "not sure" gets the question explained', async () => {
