@@ -69,6 +69,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly writtenLanguage: StatePropertyAccessor<Language | undefined>;
   /** A yes/no offer made with a button last turn (personal chats only). */
   private readonly pendingOffer: StatePropertyAccessor<CardAction | undefined>;
+  /** The entry answered last (personal chats only). */
+  private readonly lastTopic: StatePropertyAccessor<string | undefined>;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -80,6 +82,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
     this.writtenLanguage = conversationState.createProperty<Language | undefined>('writtenLanguage');
     this.pendingOffer = conversationState.createProperty<CardAction | undefined>('pendingOffer');
+    this.lastTopic = conversationState.createProperty<string | undefined>('lastTopic');
 
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
@@ -122,6 +125,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
         // An offer stands for the next message only.
         if (nextOffer && !compact) await this.pendingOffer.set(context, nextOffer);
         else if (offer) await this.pendingOffer.delete(context);
+        const { answeredTopic, lastTopic } = turnInfo(context);
+        if (answeredTopic && answeredTopic !== lastTopic && !compact) await this.lastTopic.set(context, answeredTopic);
       }
     } else {
       await super.run(context);
@@ -180,7 +185,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     // Read back through the card schema: stored state is data, and may be from an older version.
     const stored = group ? undefined : await this.pendingOffer.get(context);
     const offer = stored === undefined ? undefined : CardAction.safeParse(stored).data;
-    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer });
+    const lastTopic = group ? undefined : await this.lastTopic.get(context);
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic: typeof lastTopic === 'string' ? lastTopic : undefined });
     return true;
   }
 

@@ -9,7 +9,7 @@ import {
   type DialogTurnResult
 } from 'botbuilder-dialogs';
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
-import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type Language, type ProfileQuestion } from '../src/content/schema.js';
+import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type KnowledgeEntry, type Language, type ProfileQuestion } from '../src/content/schema.js';
 import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
 import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
 import { progressCard } from '../cards/progressCard.js';
@@ -28,6 +28,8 @@ import { scrubQuestion } from '../src/insights/insightsLog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export const MAIN_DIALOG = 'main';
+/** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
+const FOLLOW_UP_MAX_WORDS = 8;
 /** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
 const STATE_CONFIGURATION_KEY = 'DialogStateManagerConfiguration';
 /** Dialogs that earlier versions ran as components, each with its own stack saved inside its state. */
@@ -58,6 +60,8 @@ export class MainDialog extends ComponentDialog {
    * group chat one per person).
    */
   private readonly conversationDialogs = new DialogSet();
+  /** Each entry's words, for reading follow-ups (built when first needed; content does not change). */
+  private readonly entryWords = new Map<string, Set<string>>();
 
   constructor(private readonly deps: ConversationDeps) {
     super(MAIN_DIALOG);
@@ -157,7 +161,7 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) return this.reprompt(dc);
-    const recognition = this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text);
+    const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
     // wrote, and keeps getting them: a clear lead of function words, not one "ok" or "on", switches.
@@ -175,6 +179,7 @@ export class MainDialog extends ComponentDialog {
     if (recognition.decision === 'answer' && top) {
       if (top.kind === 'command') return this.runCommand(dc, top.id as CommandIntentName);
       await this.deps.responder.sendAnswer(dc.context, top.id, info.language, 'text');
+      info.answeredTopic = top.id;
       if (recognition.alsoAsked) await this.deps.responder.sendAlsoAsked(dc.context, recognition.alsoAsked.id, info.language);
       return this.reprompt(dc);
     }
@@ -196,6 +201,8 @@ export class MainDialog extends ComponentDialog {
       case 'answer':
         if (!(await this.deps.responder.sendAnswer(dc.context, action.entryId, language, 'button'))) {
           await dc.context.sendActivity(this.t(language, 'error.staleButton'));
+        } else {
+          turnInfo(dc.context).answeredTopic = action.entryId;
         }
         return this.reprompt(dc);
       case 'feedback':
@@ -359,6 +366,35 @@ export class MainDialog extends ComponentDialog {
     );
     turnInfo(dc.context).nextOffer = { action: 'command', command: 'change_profile' };
     return true;
+  }
+
+  /**
+   * A short message not understood on its own, right after an answer ("by when?", "what's the max?",
+   * "et pour les employés?"), is read again together with the topic just answered; kept only when that
+   * reading is clear.
+   */
+  private async followUp(dc: DialogContext, text: string, recognition: Recognition): Promise<Recognition> {
+    const { lastTopic, language } = turnInfo(dc.context);
+    if (recognition.decision === 'answer' || !lastTopic || text.split(/\s+/).length > FOLLOW_UP_MAX_WORDS) return recognition;
+    const entry = this.deps.content.knowledge.find((e) => e.id === lastTopic);
+    if (!entry) return recognition;
+    // Off-topic on its own ("tell me a joke") stays off-topic unless it picks up a word of the answer just given.
+    const shared = (t: string) => t.length >= 3 && !this.deps.content.answerWords.match(t, ['question-first']) && this.wordsOf(entry).has(t);
+    if (recognition.offTopic && !this.deps.content.lexicon.contentTokens(text).some(shared)) return recognition;
+    const together = await this.deps.recognizer.recognize(`${entry[language].title} ${text}`, language);
+    return together.decision === 'answer' && together.candidates[0]?.kind === 'entry' ? { ...together, language: recognition.language } : recognition;
+  }
+
+  /** The words of an entry (both languages' titles, answers and phrasings), as the recognizer reads them. */
+  private wordsOf(entry: KnowledgeEntry): Set<string> {
+    let words = this.entryWords.get(entry.id);
+    if (!words) {
+      const lexicon = this.deps.content.lexicon;
+      const texts = (['en', 'fr'] as const).flatMap((l) => [entry[l].title, entry[l].answer, ...entry[l].questions]);
+      words = new Set(texts.flatMap((t) => lexicon.contentTokens(t)));
+      this.entryWords.set(entry.id, words);
+    }
+    return words;
   }
 
   /** "Start over" guessed from a message that names no starting over ("hey it's me again") is dropped. */

@@ -16,6 +16,10 @@ export interface TurnInfo {
   offer?: CardAction;
   /** What this turn offers, for the next one. */
   nextOffer?: CardAction;
+  /** The knowledge entry answered last in this conversation: a short follow-up ("by when?") is read with it. */
+  lastTopic?: string;
+  /** The entry this turn answered, for the next one. */
+  answeredTopic?: string;
   input: UserInput;
   /** Group chats and Teams channels: shorter replies (no extra suggestion cards or related questions). */
   compact: boolean;

@@ -246,6 +246,19 @@ describe('Answering questions over HTTP', () => {
     assert.match(visibleText(r), /Désolé, la GCRA, c'est beaucoup/);
   });
 
+  it('reads a short follow-up with the topic just answered, and leaves an off-topic one off-topic', async () => {
+    const alone = await bot.conversation().say("I'm calling from the UK, what number");
+    assert.match(visibleText(alone), /not sure I understood/);
+    const c = bot.conversation();
+    await c.say('how do I contact the CARM help desk?');
+    let r = await c.say("I'm calling from the UK, what number");
+    assert.match(visibleText(r), /How do I contact CBSA's CARM help desk\?/);
+    r = await c.say('tell me a joke');
+    assert.match(visibleText(r), /not sure I understood/);
+    r = await c.say('who won the hockey game');
+    assert.match(visibleText(r), /not sure I understood/);
+  });
+
   it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {
     const c = bot.conversation();
     const r = await c.say("what's the weather like in Montreal tomorrow?");

@@ -98,7 +98,7 @@ export class CluRecognizer implements UtteranceRecognizer {
       // topIntent "None" with a higher-scored intent listed means the project's confidence threshold said no.
       const saysNone = prediction.topIntent === CLU_NONE || noneScore > (candidates[0]?.score ?? 0);
       const decision = saysNone ? 'none' : decide(candidates, CLU_THRESHOLDS);
-      return { decision, candidates: candidates.slice(0, 6), language: detected, source: 'clu' };
+      return { decision, candidates: candidates.slice(0, 6), language: detected, source: 'clu', ...(saysNone ? { offTopic: true } : {}) };
     } catch (error) {
       this.logger.warn(
         {

@@ -232,7 +232,7 @@ export class LocalRecognizer implements UtteranceRecognizer {
     const text = language === 'en' ? message : this.restoreElisions(message);
     const canonical = this.lexicon.canonicalTokens(text.slice(0, 1000));
     const exactLabel = this.exact.get((text.length <= 200 ? canonical : this.lexicon.canonicalTokens(text.slice(0, 200))).join(' '));
-    if (exactLabel === NONE) return { decision: 'none', candidates: [], language, source: 'local' };
+    if (exactLabel === NONE) return { decision: 'none', candidates: [], language, source: 'local', offTopic: true };
     if (exactLabel) {
       const [kind, id] = exactLabel.split(':') as ['entry' | 'command', string];
       return { decision: 'answer', candidates: [{ kind, id, score: 1 }], language, source: 'local' };
@@ -286,7 +286,7 @@ export class LocalRecognizer implements UtteranceRecognizer {
     // look random; with them ("mfa not working"), the closest topics are still worth offering.
     if (scored[0]?.label === NONE) {
       const suggestions = onTopic ? this.toCandidates(scored.slice(1, 4)).filter((c) => c.kind === 'entry') : [];
-      return { decision: 'none', candidates: suggestions, language, source: 'local' };
+      return { decision: 'none', candidates: suggestions, language, source: 'local', offTopic: true };
     }
     const candidates = this.toCandidates(scored.slice(0, 6));
     return { decision: decide(candidates, this.settings), candidates, language, source: 'local' };

@@ -19,6 +19,8 @@ export interface Recognition {
   source: 'local' | 'clu';
   /** A second question in the same message ("…and how much is the bond?"), answered clearly on its own. */
   alsoAsked?: Candidate;
+  /** The message reads as off-topic (the local recognizer's off-topic class won), not merely unclear. */
+  offTopic?: boolean;
 }
 
 export interface UtteranceRecognizer {
