@@ -330,6 +330,9 @@ export class MainDialog extends ComponentDialog {
         await dc.cancelAllDialogs();
         await dc.beginDialog(ONBOARDING_DIALOG, { reviseProfile: true } satisfies OnboardingOptions);
         return;
+      case 'identity':
+        await dc.context.sendActivity(this.t(language, 'identity.reply'));
+        return this.reprompt(dc);
       case 'previous_step':
         return this.showPreviousStep(dc);
       case 'acknowledge':

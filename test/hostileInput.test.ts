@@ -124,7 +124,7 @@ const validAction = fc.oneof(
   fc.record({ action: fc.constant('feedback'), entryId: fc.constantFrom('security-amount', 'nope'), helpful: fc.boolean() }),
   fc.record({
     action: fc.constant('command'),
-    command: fc.constantFrom('start_onboarding', 'show_progress', 'help', 'cancel', 'menu', 'start_over', 'switch_to_french', 'switch_to_english', 'talk_to_expert', 'greeting', 'thanks', 'goodbye', 'undo', 'acknowledge', 'change_profile', 'previous_step')
+    command: fc.constantFrom('start_onboarding', 'show_progress', 'help', 'cancel', 'menu', 'start_over', 'switch_to_french', 'switch_to_english', 'talk_to_expert', 'greeting', 'thanks', 'goodbye', 'undo', 'acknowledge', 'change_profile', 'previous_step', 'identity')
   }),
   fc.record(
     {

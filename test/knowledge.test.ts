@@ -259,6 +259,13 @@ describe('Answering questions over HTTP', () => {
     assert.match(visibleText(r), /not sure I understood/);
   });
 
+  it('says it is an automated assistant when asked, in both languages', async () => {
+    let r = await bot.conversation().say('are you a robot?');
+    assert.match(visibleText(r), /I'm an automated assistant, not a person/);
+    r = await bot.conversation({ locale: 'fr-CA' }).say('est-ce que je parle à un robot?');
+    assert.match(visibleText(r), /Je suis un assistant automatisé, pas une personne/);
+  });
+
   it('gives off-topic questions the honest fallback with the closest topics and a way to a human', async () => {
     const c = bot.conversation();
     const r = await c.say("what's the weather like in Montreal tomorrow?");

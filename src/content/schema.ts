@@ -76,7 +76,8 @@ export const CommandIntentName = z.enum([
   'undo',
   'acknowledge',
   'change_profile',
-  'previous_step'
+  'previous_step',
+  'identity'
 ]);
 export type CommandIntentName = z.infer<typeof CommandIntentName>;
 
@@ -86,7 +87,7 @@ export type CommandIntentName = z.infer<typeof CommandIntentName>;
  * "today" and "prochaines" as farewells in real questions; "undo" must never be guessed; "ok" or
  * "cool" inside a question is not an acknowledgement.
  */
-export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge', 'change_profile', 'previous_step']);
+export const WORDS_ONLY_COMMANDS: ReadonlySet<CommandIntentName> = new Set(['goodbye', 'undo', 'acknowledge', 'change_profile', 'previous_step', 'identity']);
 
 export const CommandIntentsFile = z
   .object({
