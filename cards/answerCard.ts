@@ -38,8 +38,8 @@ function buildAnswerCard(entry: KnowledgeEntry, related: KnowledgeEntry[], langu
     paragraphs: answerParagraphs(entry[language].answer).map((p) => ({ text: p })),
     sourceLine: text.t(language, 'answer.source', { title: source.title[language] }),
     reviewedLine: text.t(language, 'answer.reviewed', { date: entry.lastReviewed }),
-    sourceButton: source.title[language],
-    sourceUrl: source.url[language],
+    // Every official page the answer cites, each a button ("What is CARM" points to the portal too).
+    sources: entry.sources.map((s) => ({ title: s.title[language], url: s.url[language] })),
     relatedLabel: text.t(language, 'answer.related'),
     related: related.map((r) => button(r[language].title, { action: 'answer', entryId: r.id })),
     helpful: button(text.t(language, 'answer.helpful'), { action: 'feedback', entryId: entry.id, helpful: true }),

@@ -52,9 +52,19 @@ export class StartOverDialog extends WaterfallDialog {
     const { language, user } = turnInfo(step.context);
     const answer = step.result as PromptAnswer;
     const yes = answer.kind === 'yesNo' && answer.yes;
-    if (yes) await this.deps.progress.reset(user);
-    await step.context.sendActivity(this.deps.content.text.t(language, yes ? 'startOver.done' : 'startOver.kept'));
-    // What was open belonged to the erased checklist.
-    return yes ? step.cancelAllDialogs() : step.endDialog(false);
+    const t = (k: string) => this.deps.content.text.t(language, k);
+    if (yes) {
+      await this.deps.progress.reset(user);
+      // The way to begin again, as a button too: the message says "type start".
+      await step.context.sendActivity(MessageFactory.attachment(choicesCard({
+        language,
+        text: t('startOver.done'),
+        buttons: [button(t('menu.start'), { action: 'command', command: 'start_onboarding' }, 'positive')]
+      }, this.deps.cards)));
+      // What was open belonged to the erased checklist.
+      return step.cancelAllDialogs();
+    }
+    await step.context.sendActivity(t('startOver.kept'));
+    return step.endDialog(false);
   }
 }

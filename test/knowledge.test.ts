@@ -259,6 +259,13 @@ describe('Answering questions over HTTP', () => {
     assert.match(visibleText(r), /not sure I understood/);
   });
 
+  it('shows every official page an answer cites as a button (what CARM is: the portal itself too)', async () => {
+    const r = await bot.conversation().say('what is carm');
+    const urls = buttons(r).map((b) => b.url).filter(Boolean);
+    assert.ok(urls.some((u) => /start-passer-eng\.html/.test(u!)), urls.join(' '));
+    assert.ok(urls.some((u) => /ccp-pcc\.cbsa-asfc\.cloud-nuage\.canada\.ca\/en\//.test(u!)), urls.join(' '));
+  });
+
   it('says it is an automated assistant when asked, in both languages', async () => {
     let r = await bot.conversation().say('are you a robot?');
     assert.match(visibleText(r), /I'm an automated assistant, not a person/);

@@ -571,6 +571,9 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click(button(r, /start over|recommencer/i));
     assert.match(visibleText(r), /erased|effacée/);
     assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
+    // The way to begin again is a button, not only "type start".
+    r = await c.click(button(r, /Start my CARM checklist|Commencer ma liste/));
+    assert.match(visibleText(r), /three quick questions|trois petites questions/);
   });
 
   it('conversations saved by earlier versions (the checklist and profile as components, inside "main") carry on where they were', async () => {
