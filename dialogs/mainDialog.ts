@@ -160,6 +160,9 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
+    if (this.deps.content.answerWords.mentions(text, 'change-answer-request') && (await this.deps.progress.get(turnInfo(dc.context).user, dc.context))?.profile) {
+      return this.runCommand(dc, 'change_profile');
+    }
     if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) return this.reprompt(dc);
     const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);

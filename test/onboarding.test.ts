@@ -402,6 +402,12 @@ describe('Guided onboarding over HTTP', function () {
     await answerProfile(fr, true, true, true);
     r = await fr.say('modifier mes réponses');
     assert.match(visibleText(r), /Reprenons les trois questions/);
+    // Asked inside a question too.
+    const fr2 = bot.conversation({ locale: 'fr-CA' });
+    await fr2.say('commencer');
+    await answerProfile(fr2, true, true, true);
+    r = await fr2.say("est-ce que je peux changer ma réponse pour le courtier? finalement on n'en a pas");
+    assert.match(visibleText(r), /Reprenons les trois questions/);
   });
 
   it('a business already registered gets its preparation and registration steps marked in one go, then what is left', async () => {
