@@ -17,6 +17,7 @@ import type { MainDialog } from './mainDialog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 import { LanguagePreferences } from './languagePreferences.js';
 import { CardAction } from '../cards/cardActions.js';
+import { LruMap } from '../src/util/lruMap.js';
 
 /** Group chats and channels: answer only when @mentioned, and keep it short. */
 function isGroupConversation(context: TurnContext): boolean {
@@ -38,6 +39,8 @@ function botMentions(activity: Partial<Activity>): Mention[] {
 
 /** Teams sends a personal-scope install as both conversationUpdate and installationUpdate: greet once. */
 const WELCOME_REPEAT_MS = 5 * 60 * 1000;
+/** Conversations whose last answered topic is kept in memory for follow-ups. */
+const RECENT_CONVERSATIONS = 10_000;
 
 const HTML_ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
 
@@ -69,8 +72,11 @@ export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly writtenLanguage: StatePropertyAccessor<Language | undefined>;
   /** A yes/no offer made with a button last turn (personal chats only). */
   private readonly pendingOffer: StatePropertyAccessor<CardAction | undefined>;
-  /** The entry answered last (personal chats only). */
-  private readonly lastTopic: StatePropertyAccessor<string | undefined>;
+  /**
+   * The entry answered last in each personal conversation, in memory: it changes on nearly every
+   * question, and a storage write per answer for a follow-up hint is not worth it (lost on restart: harmless).
+   */
+  private readonly lastTopics = new LruMap<string, string>(RECENT_CONVERSATIONS);
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -82,7 +88,6 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
     this.writtenLanguage = conversationState.createProperty<Language | undefined>('writtenLanguage');
     this.pendingOffer = conversationState.createProperty<CardAction | undefined>('pendingOffer');
-    this.lastTopic = conversationState.createProperty<string | undefined>('lastTopic');
 
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
@@ -125,8 +130,9 @@ export class CarmAssistantBot extends TeamsActivityHandler {
         // An offer stands for the next message only.
         if (nextOffer && !compact) await this.pendingOffer.set(context, nextOffer);
         else if (offer) await this.pendingOffer.delete(context);
-        const { answeredTopic, lastTopic } = turnInfo(context);
-        if (answeredTopic && answeredTopic !== lastTopic && !compact) await this.lastTopic.set(context, answeredTopic);
+        const { answeredTopic } = turnInfo(context);
+        const conversationId = context.activity.conversation?.id;
+        if (answeredTopic && !compact && conversationId) this.lastTopics.set(conversationId, answeredTopic);
       }
     } else {
       await super.run(context);
@@ -185,8 +191,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     // Read back through the card schema: stored state is data, and may be from an older version.
     const stored = group ? undefined : await this.pendingOffer.get(context);
     const offer = stored === undefined ? undefined : CardAction.safeParse(stored).data;
-    const lastTopic = group ? undefined : await this.lastTopic.get(context);
-    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic: typeof lastTopic === 'string' ? lastTopic : undefined });
+    const lastTopic = group || !activity.conversation?.id ? undefined : this.lastTopics.get(activity.conversation.id);
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic });
     return true;
   }
 

@@ -44,12 +44,37 @@ export class AnswerWords {
   private readonly sets = new Map<string, Set<string>>();
   /** The same words as arrays, for the phrase searches. */
   private readonly lists = new Map<string, string[]>();
+  /**
+   * Each kind's phrases as words, by their first word: finding phrases in a message looks up each of
+   * its words once instead of scanning it for every phrase (every typed message is read for several kinds).
+   */
+  private readonly byFirstWord = new Map<string, Map<string, string[][]>>();
 
   constructor(file: AnswerWordsFile) {
     for (const [kind, langs] of Object.entries(file)) {
       const words = new Set([...langs.en, ...langs.fr].map(foldText));
       this.sets.set(kind, words);
       this.lists.set(kind, [...words]);
+      const index = new Map<string, string[][]>();
+      for (const phrase of words) {
+        const parts = phrase.split(' ').filter(Boolean);
+        if (parts.length === 0) continue;
+        const list = index.get(parts[0]!) ?? [];
+        list.push(parts);
+        index.set(parts[0]!, list);
+      }
+      this.byFirstWord.set(kind, index);
+    }
+  }
+
+  /** Every place a phrase of `kind` occurs in the words, as [start, end). */
+  private *spans(words: readonly string[], kind: string): Generator<[number, number]> {
+    const index = this.byFirstWord.get(kind);
+    if (!index) return;
+    for (let i = 0; i < words.length; i++) {
+      for (const parts of index.get(words[i]!) ?? []) {
+        if (parts.every((w, j) => words[i + j] === w)) yield [i, i + parts.length];
+      }
     }
   }
 
@@ -111,7 +136,11 @@ export class AnswerWords {
   }
 
   private hasAny(padded: string, kind: string): boolean {
-    return (this.lists.get(kind) ?? []).some((w) => padded.includes(` ${w} `));
+    return this.hasAnyIn(padded.split(' ').filter(Boolean), kind);
+  }
+
+  private hasAnyIn(words: readonly string[], kind: string): boolean {
+    return !this.spans(words, kind).next().done;
   }
 
   /** True when the message asks something: a "?" or a question word first ("what counts as based in Canada"). */
@@ -137,12 +166,9 @@ export class AnswerWords {
 
   /** A phrase of `kind` in the message as whole words, with no negation in the rest of it. */
   private phraseIn(folded: string, kind: string): boolean {
-    const padded = ` ${folded} `;
-    for (const phrase of this.lists.get(kind) ?? []) {
-      const at = padded.indexOf(` ${phrase} `);
-      if (at < 0) continue;
-      const rest = `${padded.slice(0, at + 1)}${padded.slice(at + phrase.length + 1)}`;
-      if (!this.hasAny(rest, 'negation')) return true;
+    const words = folded.split(' ').filter(Boolean);
+    for (const [start, end] of this.spans(words, kind)) {
+      if (!this.hasAnyIn([...words.slice(0, start), ...words.slice(end)], 'negation')) return true;
     }
     return false;
   }
