@@ -39,8 +39,13 @@ function botMentions(activity: Partial<Activity>): Mention[] {
 
 /** Teams sends a personal-scope install as both conversationUpdate and installationUpdate: greet once. */
 const WELCOME_REPEAT_MS = 5 * 60 * 1000;
-/** Conversations whose last answered topic is kept in memory for follow-ups. */
+/** Conversations whose hints (language written, topic answered) are kept in memory. */
 const RECENT_CONVERSATIONS = 10_000;
+
+interface ConversationHints {
+  language?: Language;
+  topic?: string;
+}
 
 const HTML_ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
 
@@ -68,15 +73,14 @@ export function stripTeamsMentions(activity: Partial<Activity>): string {
 export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly welcomedAt: StatePropertyAccessor<number | undefined>;
-  /** The language a person last clearly wrote in, when it is not the channel's (personal chats only). */
-  private readonly writtenLanguage: StatePropertyAccessor<Language | undefined>;
   /** A yes/no offer made with a button last turn (personal chats only). */
   private readonly pendingOffer: StatePropertyAccessor<CardAction | undefined>;
   /**
-   * The entry answered last in each personal conversation, in memory: it changes on nearly every
-   * question, and a storage write per answer for a follow-up hint is not worth it (lost on restart: harmless).
+   * Per personal conversation, the language last clearly written and the entry answered last: hints
+   * that change with the messages (a storage write on every answer or switch would cost more than they
+   * are worth), kept in memory; lost on a restart, the conversation goes back to the channel's locale.
    */
-  private readonly lastTopics = new LruMap<string, string>(RECENT_CONVERSATIONS);
+  private readonly hints = new LruMap<string, ConversationHints>(RECENT_CONVERSATIONS);
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -86,7 +90,6 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
-    this.writtenLanguage = conversationState.createProperty<Language | undefined>('writtenLanguage');
     this.pendingOffer = conversationState.createProperty<CardAction | undefined>('pendingOffer');
 
     this.onMembersAdded(async (context, next) => {
@@ -125,14 +128,15 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     if (context.activity?.type === ActivityTypes.Message) {
       if (await this.prepareMessage(context)) {
         await this.mainDialog.run(context, this.dialogStateFor(context));
-        const { languageWritten, compact, offer, nextOffer } = turnInfo(context);
-        if (languageWritten && !compact) await this.writtenLanguage.set(context, languageWritten);
+        const { languageWritten, compact, offer, nextOffer, answeredTopic } = turnInfo(context);
         // An offer stands for the next message only.
         if (nextOffer && !compact) await this.pendingOffer.set(context, nextOffer);
         else if (offer) await this.pendingOffer.delete(context);
-        const { answeredTopic } = turnInfo(context);
         const conversationId = context.activity.conversation?.id;
-        if (answeredTopic && !compact && conversationId) this.lastTopics.set(conversationId, answeredTopic);
+        if ((answeredTopic || languageWritten) && !compact && conversationId) {
+          const known = this.hints.peek(conversationId);
+          this.hints.set(conversationId, { language: languageWritten ?? known?.language, topic: answeredTopic ?? known?.topic });
+        }
       }
     } else {
       await super.run(context);
@@ -183,7 +187,8 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     if (typeof activity.text === 'string' && (group || activity.channelId === 'msteams')) activity.text = stripTeamsMentions(activity);
     const user = this.userRef(context);
     const resolved = await this.deps.languages.resolve(context, user);
-    const written = resolved.chosen || group ? undefined : await this.writtenLanguage.get(context);
+    const hints = group || !activity.conversation?.id ? undefined : this.hints.get(activity.conversation.id);
+    const written = resolved.chosen ? undefined : hints?.language;
     const { language, chosen } = written ? { language: written, chosen: false } : resolved;
     let input = readUserInput(activity);
     // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
@@ -191,8 +196,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     // Read back through the card schema: stored state is data, and may be from an older version.
     const stored = group ? undefined : await this.pendingOffer.get(context);
     const offer = stored === undefined ? undefined : CardAction.safeParse(stored).data;
-    const lastTopic = group || !activity.conversation?.id ? undefined : this.lastTopics.get(activity.conversation.id);
-    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic });
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic: hints?.topic });
     return true;
   }
 

@@ -351,6 +351,10 @@ export class MainDialog extends ComponentDialog {
    * "no broker"): offers to change the answers rather than guessing, since the checklist depends on them.
    */
   private async offerProfileChange(dc: DialogContext, text: string): Promise<boolean> {
+    // Only a correction ("oops, actually we do use a broker"): a question about brokers ("I use a broker,
+    // do I still have to register?", "UPS's CARM team") gets its answer, not a detour.
+    const words = this.deps.content.answerWords;
+    if (words.asks(text) || !words.mentions(text, 'correction-marker')) return false;
     const { language, user } = turnInfo(dc.context);
     const profile = (await this.deps.progress.get(user, dc.context))?.profile;
     if (!profile) return false;
@@ -422,7 +426,9 @@ export class MainDialog extends ComponentDialog {
   /** "We registered in 2022": offers to mark every step that settles, rather than a click per step. */
   private async offerRegisteredSteps(dc: DialogContext, text: string): Promise<boolean> {
     const { language, user } = turnInfo(dc.context);
-    if (!this.deps.content.answerWords.statement(text, ['already-registered'])) return false;
+    const words = this.deps.content.answerWords;
+    // Registered, with nothing wrong: "…already registered us, now I can't add the business" is a problem to answer.
+    if (!words.statement(text, ['already-registered']) || words.mentions(text, 'problem') || words.mentions(text, 'negation')) return false;
     const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
     if (open.length < 2) return false;
     await dc.context.sendActivity(

@@ -67,15 +67,23 @@ export class AnswerWords {
     }
   }
 
-  /** Every place a phrase of `kind` occurs in the words, as [start, end). */
-  private *spans(words: readonly string[], kind: string): Generator<[number, number]> {
+  /** Every place a phrase of `kind` occurs in the words, as [start, end); `first`: stop at the first. */
+  private spans(words: readonly string[], kind: string, first = false): Array<[number, number]> {
+    const found: Array<[number, number]> = [];
     const index = this.byFirstWord.get(kind);
-    if (!index) return;
+    if (!index) return found;
     for (let i = 0; i < words.length; i++) {
-      for (const parts of index.get(words[i]!) ?? []) {
-        if (parts.every((w, j) => words[i + j] === w)) yield [i, i + parts.length];
+      const candidates = index.get(words[i]!);
+      if (!candidates) continue;
+      for (const parts of candidates) {
+        let j = 1;
+        while (j < parts.length && words[i + j] === parts[j]) j++;
+        if (j < parts.length) continue;
+        found.push([i, i + parts.length]);
+        if (first) return found;
       }
     }
+    return found;
   }
 
   /** The first kind whose words match the whole message (folded), among those asked for. */
@@ -94,10 +102,18 @@ export class AnswerWords {
    */
   statement<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
     const found = new Set<Kind>();
-    for (const folded of this.statedClauses(text)) {
+    for (const folded of this.clausesOf(text)) {
       for (const kind of kinds) if (this.phraseIn(folded, kind)) found.add(kind);
     }
     return found.size === 1 ? [...found][0] : undefined;
+  }
+
+  /** The message's stated clauses, kept for the last message read: a turn reads one message for several kinds. */
+  private lastClauses?: { text: string; clauses: string[] };
+
+  private clausesOf(text: string): string[] {
+    if (this.lastClauses?.text !== text) this.lastClauses = { text, clauses: [...this.statedClauses(text)] };
+    return this.lastClauses.clauses;
   }
 
   /**
@@ -128,7 +144,7 @@ export class AnswerWords {
    */
   settlesStep(text: string, stepId: string): boolean {
     if (this.hasAny(` ${foldText(text)} `, 'problem')) return false;
-    for (const folded of this.statedClauses(text)) {
+    for (const folded of this.clausesOf(text)) {
       const padded = ` ${folded} `;
       if (this.hasAny(padded, `step.${stepId}.topic`) && this.hasAny(padded, 'completion') && !this.hasAny(padded, 'negation')) return true;
     }
@@ -140,7 +156,7 @@ export class AnswerWords {
   }
 
   private hasAnyIn(words: readonly string[], kind: string): boolean {
-    return !this.spans(words, kind).next().done;
+    return this.spans(words, kind, true).length > 0;
   }
 
   /** True when the message asks something: a "?" or a question word first ("what counts as based in Canada"). */

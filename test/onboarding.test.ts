@@ -397,6 +397,12 @@ describe('Guided onboarding over HTTP', function () {
     // A sentence that agrees with the answers changes nothing.
     r = await c.say('we use Livingston as our broker');
     assert.doesNotMatch(visibleText(r), /doesn't match/);
+    // Without a correction, a sentence about brokers is a question about brokers.
+    const q = bot.conversation();
+    await q.say('start');
+    await answerProfile(q, true, false, true);
+    r = await q.say('Quick question: if our broker goes bankrupt after collecting our duty money, are we still on the hook to cbsa');
+    assert.doesNotMatch(visibleText(r), /doesn't match/);
     const fr = bot.conversation({ locale: 'fr-CA' });
     await fr.say('commencer');
     await answerProfile(fr, true, true, true);
