@@ -3,12 +3,13 @@
  * for training or tuning: top-1 accuracy per language, off-topic rejection, and the confused pairs.
  * A question counts as right only when the user would see the right thing first: the expected entry
  * or command is the top candidate and the recognizer did not fall back.
- * Usage: node dist/scripts/eval.js [--json] [--list-errors] [--seeds 7-14]
+ * Usage: node dist/scripts/eval.js [--json] [--list-errors] [--seeds 7-14] [--file probes.yaml --half blind|dev]
  *
  * --seeds: the figures also move with the order the classifier is trained in; judge a content change
  * on the spread and mean over several training seeds, not on the shipped seed alone.
  */
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadContent } from '../src/content/loadContent.js';
@@ -24,10 +25,20 @@ export interface EvalReport {
   confusedPairs: Array<{ expected: string; got: string; count: number }>;
 }
 
+/** Which questions: a file under eval/ and, for the probe file, one half of it. */
+export interface EvalSource {
+  file?: string;
+  /** The probe file's halves, by a hash of each question: "dev" (errors read) or "blind" (only scored). */
+  half?: 'dev' | 'blind';
+}
+
+const halfOf = (text: string): 'dev' | 'blind' => (createHash('sha1').update(text).digest()[0]! % 2 === 0 ? 'dev' : 'blind');
+
 /** `seed`: the classifier's training seed (the shipped one by default). */
-export async function evaluate(seed?: number): Promise<{ report: EvalReport; errors: string[] }> {
+export async function evaluate(seed?: number, source: EvalSource = {}): Promise<{ report: EvalReport; errors: string[] }> {
   const content = await loadContent(join(PROJECT_ROOT, 'content'));
-  const file = EvalFile.parse(parse(await readFile(join(PROJECT_ROOT, 'eval', 'heldout.yaml'), 'utf8')));
+  const whole = EvalFile.parse(parse(await readFile(join(PROJECT_ROOT, 'eval', source.file ?? 'heldout.yaml'), 'utf8')));
+  const file = { questions: whole.questions.filter((q) => !source.half || halfOf(q.text) === source.half) };
   const settings = seed === undefined ? DEFAULT_LOCAL_SETTINGS : { ...DEFAULT_LOCAL_SETTINGS, classifierTraining: { ...DEFAULT_LOCAL_SETTINGS.classifierTraining, seed } };
   const recognizer = LocalRecognizer.fromContent(content, settings);
   const commandNames = new Set<string>(content.commands.intents.map((i) => i.name));
@@ -73,11 +84,11 @@ export async function evaluate(seed?: number): Promise<{ report: EvalReport; err
 
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(1)}%`);
 
-async function seedSpread(first: number, last: number): Promise<void> {
+async function seedSpread(first: number, last: number, source: EvalSource): Promise<void> {
   const rows: Array<[number, number, number]> = [];
   let totals: [number, number, number] = [0, 0, 0];
   for (let seed = first; seed <= last; seed++) {
-    const { report } = await evaluate(seed);
+    const { report } = await evaluate(seed, source);
     rows.push([report.inScope.en.top1, report.inScope.fr.top1, report.outOfScope.rejected]);
     totals = [report.inScope.en.total, report.inScope.fr.total, report.outOfScope.total];
     console.log(`seed ${seed}: en ${rows.at(-1)![0]}/${totals[0]}, fr ${rows.at(-1)![1]}/${totals[1]}, off-topic rejected ${rows.at(-1)![2]}/${totals[2]}`);
@@ -90,15 +101,18 @@ async function seedSpread(first: number, last: number): Promise<void> {
 }
 
 const isMain = !!process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+const option = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const half = option('--half');
+const source: EvalSource = { file: option('--file'), half: half === 'dev' || half === 'blind' ? half : undefined };
 if (isMain && process.argv.includes('--seeds')) {
-  const [first, last] = (process.argv[process.argv.indexOf('--seeds') + 1] ?? '7-14').split('-').map(Number) as [number, number];
-  await seedSpread(first, last ?? first);
+  const [first, last] = (option('--seeds') ?? '7-14').split('-').map(Number) as [number, number];
+  await seedSpread(first, last ?? first, source);
 } else if (isMain) {
-  const { report, errors } = await evaluate();
+  const { report, errors } = await evaluate(undefined, source);
   if (process.argv.includes('--json')) {
     console.log(JSON.stringify(report, null, 2));
   } else {
-    console.log(`Held-out evaluation of the local recognizer (${report.questions} questions, eval/heldout.yaml)\n`);
+    console.log(`Evaluation of the local recognizer (${report.questions} questions, eval/${source.file ?? 'heldout.yaml'}${source.half ? `, ${source.half} half` : ''})\n`);
     console.log('| language | questions | top-1 | answered directly | via "Did you mean" | fell back |');
     console.log('|---|---|---|---|---|---|');
     for (const lang of ['en', 'fr'] as const) {
