@@ -130,29 +130,9 @@ export class MainDialog extends ComponentDialog {
       await dc.context.sendActivity(this.t(language, 'error.tooLong', { max: MAX_TEXT_LENGTH }));
       return;
     }
-    if (this.deps.content.answerWords.givesSecret(input.text)) {
-      // Not recognized, answered or recorded anywhere: a warning, then whatever was open.
-      await dc.context.sendActivity(this.t(language, 'error.secretShared'));
-      return this.reprompt(dc);
-    }
-    let text = input.text;
-    if (this.deps.content.answerWords.givesAffinityValue(text)) {
-      // The portal asks for these, not the assistant: a warning, and the question without its amounts.
-      await dc.context.sendActivity(this.t(language, 'error.affinityShared'));
-      if (dc.activeDialog) return this.reprompt(dc);
-      text = scrubQuestion(text);
-    }
-    // "Yes" to what the last message offered with a button ("Shall I mark them done?") takes the offer,
-    // before any open question could read it as its own answer; "no" declines it.
-    const { offer } = turnInfo(dc.context);
-    if (offer) {
-      const reply = this.deps.content.answerWords.match(text, ['yes', 'no']) ?? this.deps.content.answerWords.matchFirstClause(text, ['yes', 'no']);
-      if (reply === 'yes') return this.handleAction(dc, offer);
-      if (reply === 'no') {
-        await dc.context.sendActivity(this.t(language, 'offer.declined'));
-        return dc.activeDialog ? this.reprompt(dc) : undefined;
-      }
-    }
+    const text = await this.screenSensitive(dc, input.text);
+    if (text === undefined) return;
+    if (await this.takeOffer(dc, text)) return;
     // Sympathy first; what follows still answers the question, if there is one.
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
     if (frustrated) await dc.context.sendActivity(this.t(language, 'empathy.reply'));
@@ -160,10 +140,7 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
-    if (this.deps.content.answerWords.mentions(text, 'change-answer-request') && (await this.deps.progress.get(turnInfo(dc.context).user, dc.context))?.profile) {
-      return this.runCommand(dc, 'change_profile');
-    }
-    if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) return this.reprompt(dc);
+    if (await this.handleProfileStatements(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
@@ -196,6 +173,60 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
+  }
+
+  /**
+   * Passwords and affinity answers typed into the chat. A secret: a warning and nothing else (the
+   * message is not recognized, answered or recorded); undefined is returned. Affinity amounts: a warning,
+   * the open question again, or the question read without its amounts (returned).
+   */
+  private async screenSensitive(dc: DialogContext, typed: string): Promise<string | undefined> {
+    const { language } = turnInfo(dc.context);
+    const words = this.deps.content.answerWords;
+    if (words.givesSecret(typed)) {
+      await dc.context.sendActivity(this.t(language, 'error.secretShared'));
+      await this.reprompt(dc);
+      return undefined;
+    }
+    if (!words.givesAffinityValue(typed)) return typed;
+    // The portal asks for these, not the assistant.
+    await dc.context.sendActivity(this.t(language, 'error.affinityShared'));
+    if (dc.activeDialog) {
+      await this.reprompt(dc);
+      return undefined;
+    }
+    return scrubQuestion(typed);
+  }
+
+  /**
+   * "Yes" to what the last message offered with a button ("Shall I mark them done?") takes the offer,
+   * before any open question could read it as its own answer; "no" declines it. True when handled.
+   */
+  private async takeOffer(dc: DialogContext, text: string): Promise<boolean> {
+    const { offer, language } = turnInfo(dc.context);
+    if (!offer) return false;
+    const words = this.deps.content.answerWords;
+    const reply = words.match(text, ['yes', 'no']) ?? words.matchFirstClause(text, ['yes', 'no']);
+    if (reply === 'yes') await this.handleAction(dc, offer);
+    else if (reply === 'no') {
+      await dc.context.sendActivity(this.t(language, 'offer.declined'));
+      await this.reprompt(dc);
+    }
+    return reply !== undefined;
+  }
+
+  /** Sentences about the first answers or the registration: change them, or offer to. True when handled. */
+  private async handleProfileStatements(dc: DialogContext, text: string): Promise<boolean> {
+    const { user } = turnInfo(dc.context);
+    if (this.deps.content.answerWords.mentions(text, 'change-answer-request') && (await this.deps.progress.get(user, dc.context))?.profile) {
+      await this.runCommand(dc, 'change_profile');
+      return true;
+    }
+    if ((await this.offerProfileChange(dc, text)) || (await this.offerRegisteredSteps(dc, text))) {
+      await this.reprompt(dc);
+      return true;
+    }
+    return false;
   }
 
   private async handleAction(dc: DialogContext, action: CardAction): Promise<void> {
