@@ -30,6 +30,8 @@ import type { ConversationDeps } from './conversationDeps.js';
 export const MAIN_DIALOG = 'main';
 /** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
 const FOLLOW_UP_MAX_WORDS = 8;
+/** The answer-words kinds of statements that answer a profile question ("profile.broker.yes"…). */
+const PROFILE_STATEMENTS = (Object.keys(PROFILE_QUESTIONS) as ProfileQuestion[]).flatMap((q) => [`profile.${q}.yes`, `profile.${q}.no`]);
 /** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
 const STATE_CONFIGURATION_KEY = 'DialogStateManagerConfiguration';
 /** Dialogs that earlier versions ran as components, each with its own stack saved inside its state. */
@@ -206,8 +208,8 @@ export class MainDialog extends ComponentDialog {
     const { offer, language } = turnInfo(dc.context);
     if (!offer) return false;
     const words = this.deps.content.answerWords;
-    const reply = words.match(text, ['yes', 'no']) ?? words.matchFirstClause(text, ['yes', 'no']);
-    if (reply === 'yes') await this.handleAction(dc, offer);
+    const reply = words.match(text, ['offer-yes', 'no']) ?? words.matchFirstClause(text, ['offer-yes', 'no']);
+    if (reply === 'offer-yes') await this.handleAction(dc, offer);
     else if (reply === 'no') {
       await dc.context.sendActivity(this.t(language, 'offer.declined'));
       await this.reprompt(dc);
@@ -218,7 +220,14 @@ export class MainDialog extends ComponentDialog {
   /** Sentences about the first answers or the registration: change them, or offer to. True when handled. */
   private async handleProfileStatements(dc: DialogContext, text: string): Promise<boolean> {
     const { user } = turnInfo(dc.context);
-    if (this.deps.content.answerWords.mentions(text, 'change-answer-request') && (await this.deps.progress.get(user, dc.context))?.profile) {
+    const words = this.deps.content.answerWords;
+    if (words.mentions(text, 'change-answer-request') && (await this.deps.progress.get(user, dc.context))?.profile) {
+      await this.runCommand(dc, 'change_profile');
+      return true;
+    }
+    // Correcting an earlier answer while the three questions are still being asked ("oops, actually we
+    // do use a broker" at the RM question): they are asked again from the first.
+    if (dc.stack.some((d) => d.id === PROFILE_DIALOG) && !words.asks(text) && words.mentions(text, 'correction-marker') && words.statement(text, PROFILE_STATEMENTS)) {
       await this.runCommand(dc, 'change_profile');
       return true;
     }
@@ -372,7 +381,8 @@ export class MainDialog extends ComponentDialog {
       case 'acknowledge':
         // "ok", "got it" after an answer: nothing was asked, so nothing to misunderstand.
         if (dc.activeDialog) return this.reprompt(dc);
-        await dc.context.sendActivity(this.t(language, 'acknowledge.reply'));
+        const progress = await this.deps.progress.get(user, dc.context);
+        await dc.context.sendActivity(this.t(language, progress?.profile ? 'acknowledge.replyStarted' : 'acknowledge.reply'));
         return;
     }
   }
@@ -390,8 +400,7 @@ export class MainDialog extends ComponentDialog {
     const profile = (await this.deps.progress.get(user, dc.context))?.profile;
     if (!profile) return false;
     const fields = { resident: profile.resident, broker: profile.usesBroker, rm: profile.hasRmAccount };
-    const kinds = (Object.keys(PROFILE_QUESTIONS) as ProfileQuestion[]).flatMap((q) => [`profile.${q}.yes`, `profile.${q}.no`]);
-    const stated = this.deps.content.answerWords.statement(text, kinds);
+    const stated = this.deps.content.answerWords.statement(text, PROFILE_STATEMENTS);
     if (!stated) return false;
     const [, question, side] = stated.split('.') as [string, ProfileQuestion, 'yes' | 'no'];
     if (fields[question] === (side === 'yes')) return false;
@@ -423,7 +432,14 @@ export class MainDialog extends ComponentDialog {
     const shared = (t: string) => t.length >= 3 && !this.deps.content.answerWords.match(t, ['question-first']) && this.wordsOf(entry).has(t);
     if (recognition.offTopic && !this.deps.content.lexicon.contentTokens(text).some(shared)) return recognition;
     const together = await this.deps.recognizer.recognize(`${entry[language].title} ${text}`, language);
-    return together.decision === 'answer' && together.candidates[0]?.kind === 'entry' ? { ...together, language: recognition.language } : recognition;
+    const top = together.candidates[0];
+    if (together.decision !== 'answer' || top?.kind !== 'entry') return recognition;
+    // Read with the last topic, it is the last topic again: sending the same card would hide that the
+    // question was not understood. Say so, and offer that topic's neighbours.
+    if (top.id === lastTopic) {
+      return { ...recognition, decision: 'none', offTopic: false, candidates: entry.related.map((id) => ({ kind: 'entry' as const, id, score: 0 })) };
+    }
+    return { ...together, language: recognition.language };
   }
 
   /** The words of an entry (both languages' titles, answers and phrasings), as the recognizer reads them. */
@@ -501,21 +517,23 @@ export class MainDialog extends ComponentDialog {
   /** Puts the step marked last back to not done and shows it: a typed answer can be misread. */
   private async undoLastStep(dc: DialogContext): Promise<void> {
     const { language, user } = turnInfo(dc.context);
-    let planned: PlannedStep | undefined;
+    let reopened: PlannedStep[] = [];
     await this.deps.progress.update(user, (p) => {
-      const last = Object.entries(p.steps)
-        .filter(([id]) => this.deps.plan.find(id, p.profile))
-        .sort(([, a], [, b]) => b.at.localeCompare(a.at))[0];
-      if (!last) return;
-      planned = this.deps.plan.find(last[0], p.profile);
-      delete p.steps[last[0]];
+      const marked = this.deps.plan.stepsFor(p.profile).filter((planned) => p.steps[planned.step.id]);
+      const latest = marked.map((planned) => p.steps[planned.step.id]!.at).sort().at(-1);
+      // Steps marked together ("we're already registered") are undone together.
+      reopened = marked.filter((planned) => p.steps[planned.step.id]!.at === latest);
+      for (const planned of reopened) delete p.steps[planned.step.id];
     });
-    if (!planned) {
+    const first = reopened[0];
+    if (!first) {
       await dc.context.sendActivity(this.t(language, 'undo.nothing'));
       return this.reprompt(dc);
     }
-    await dc.context.sendActivity(this.t(language, 'undo.done', { title: planned.step[language].title }));
-    return this.startOnboarding(dc, { startAt: planned.step.id });
+    await dc.context.sendActivity(
+      reopened.length === 1 ? this.t(language, 'undo.done', { title: first.step[language].title }) : this.t(language, 'undo.doneMany', { count: reopened.length })
+    );
+    return this.startOnboarding(dc, { startAt: first.step.id });
   }
 
   private async switchLanguage(dc: DialogContext, language: Language): Promise<void> {

@@ -46,12 +46,12 @@ export class OnboardingDialog extends WaterfallDialog {
     const { user, language } = turnInfo(step.context);
     const progress = await this.deps.progress.get(user, step.context);
     const t = this.deps.content.text;
-    if (!progress?.profile) {
-      await step.context.sendActivity(t.t(language, 'onboarding.intro'));
-      return step.beginDialog(PROFILE_DIALOG);
-    }
     if ((step.options as OnboardingOptions)?.reviseProfile) {
       await step.context.sendActivity(t.t(language, 'profile.changeIntro'));
+      return step.beginDialog(PROFILE_DIALOG);
+    }
+    if (!progress?.profile) {
+      await step.context.sendActivity(t.t(language, 'onboarding.intro'));
       return step.beginDialog(PROFILE_DIALOG);
     }
     // Nothing left to pick up on a settled checklist: its end says so.

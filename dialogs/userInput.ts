@@ -225,7 +225,7 @@ export class AnswerWords {
    * month in duties, how big a bond?" are questions, not answers.
    */
   givesAffinityValue(text: string): boolean {
-    const money = /\$\s?\d|\d[\d\s,.]*\s?\$|\d[\d\s,.]*\s?(?:dollars?|cad)\b|\b\d{1,3}(?:[ ,]\d{3})*[.,]\d{2}\b/i;
+    const money = /\$\s?\d|\d[\d\s,.]*\s?\$|\d[\d\s,.]*\s?(?:dollars?|cad)\b|\b\d+(?:[ ,]\d{3})*[.,]\d{2}\b/i;
     if (!money.test(text) && !/\d{14,}/.test(text.replace(/[\s-]/g, ''))) return false;
     return this.hasAny(` ${foldText(text)} `, 'affinity-marker');
   }

@@ -321,13 +321,15 @@ describe('Guided onboarding over HTTP', function () {
       const fr = own.conversation({ locale: 'fr-CA' });
       r = await fr.say('mon solde du dernier relevé est de 4 512,33 $, je mets ça où?');
       assert.match(visibleText(r), /Inutile de me donner des montants/);
+      r = await own.conversation().say('last payment 4210.55');
+      assert.match(visibleText(r), /No need to tell me amounts/);
       // An amount in a question about the bond is part of the question.
       r = await c.say('we pay about 20 000 $ a month in duties, how big a bond do we need?');
       assert.doesNotMatch(visibleText(r), /No need to tell me/);
       await own.stop();
       const files = await readdir(own.dataDir, { recursive: true, withFileTypes: true });
       for (const f of files.filter((f) => f.isFile())) {
-        assert.doesNotMatch(await readFile(join(f.parentPath, f.name), 'utf8'), /12,345\.67|8,900|3,210|4 512,33|12345678901234567890/, f.name);
+        assert.doesNotMatch(await readFile(join(f.parentPath, f.name), 'utf8'), /12,345\.67|8,900|3,210|4 512,33|4210\.55|12345678901234567890/, f.name);
       }
     } finally {
       await own.cleanup();
@@ -414,6 +416,14 @@ describe('Guided onboarding over HTTP', function () {
     await answerProfile(fr2, true, true, true);
     r = await fr2.say("est-ce que je peux changer ma réponse pour le courtier? finalement on n'en a pas");
     assert.match(visibleText(r), /Reprenons les trois questions/);
+    // Corrected while the three questions are still being asked: they start again.
+    const s2 = bot.conversation();
+    await s2.say('start');
+    await s2.say('yes');
+    await s2.say('no');
+    r = await s2.say('oops, actually we do use a broker');
+    assert.match(visibleText(r), /go over the three questions again/);
+    assert.match(visibleText(r), /Is your business based in Canada\?/);
   });
 
   it('a business already registered gets its preparation and registration steps marked in one go, then what is left', async () => {
@@ -451,6 +461,22 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), 'Choose your Business Account Manager');
     r = await d.say('yes');
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    // Someone else's registration is a question, not ours; "ok" does not take a bulk offer; one undo
+    // reopens every step the offer marked.
+    const e = bot.conversation();
+    await e.say('start');
+    await answerProfile(e, true, true, true);
+    r = await e.say('our broker is already registered, do we still need to register?');
+    assert.doesNotMatch(visibleText(r), /Already registered\?/);
+    await e.say("we're already registered");
+    r = await e.say('ok');
+    assert.doesNotMatch(visibleText(r), /Marked 7 steps done/);
+    await e.say("we're already registered");
+    await e.say('yes please');
+    r = await e.say('undo');
+    assert.match(visibleText(r), /the 7 steps marked together are open again/);
+    const undone = await bot.assistant.progress.get({ channelId: 'emulator', userId: e.userId });
+    assert.equal(Object.keys(undone!.steps).length, 0);
   });
 
   it('a message that opens with a question is not taken as an answer; "not sure" gets the question explained', async () => {
