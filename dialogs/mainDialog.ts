@@ -342,6 +342,8 @@ export class MainDialog extends ComponentDialog {
         }
         return;
       case 'menu':
+        // "Go back" at a step means the step before it.
+        if (openStepId(dc) && this.deps.content.answerWords.match(turnInfo(dc.context).input.text, ['go-back'])) return this.showPreviousStep(dc);
         await dc.cancelAllDialogs();
         return this.sendMenu(dc);
       case 'start_over':

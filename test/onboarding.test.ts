@@ -523,7 +523,9 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(stepTitle(r) ?? '', /NE9|numéro d'entreprise/i);
     r = await c.say('étape précédente');
     assert.match(stepTitle(r) ?? '', /connecter|connexion/i);
-    r = await c.say('étape précédente');
+    // "Retour" at a step is the step before too, not the main menu.
+    r = await c.say('retour');
+    assert.match(stepTitle(r) ?? '', /gestionnaire de compte/i);
     r = await c.say('étape précédente');
     assert.match(visibleText(r), /C'est la première étape de votre liste/);
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
