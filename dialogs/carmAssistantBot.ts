@@ -16,8 +16,7 @@ import { setTurnInfo, turnInfo } from './turnContext.js';
 import type { MainDialog } from './mainDialog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 import { LanguagePreferences } from './languagePreferences.js';
-import { CardAction } from '../cards/cardActions.js';
-import { LruMap } from '../src/util/lruMap.js';
+import { CarryOver } from './carryOver.js';
 
 /** Group chats and channels: answer only when @mentioned, and keep it short. */
 function isGroupConversation(context: TurnContext): boolean {
@@ -39,13 +38,6 @@ function botMentions(activity: Partial<Activity>): Mention[] {
 
 /** Teams sends a personal-scope install as both conversationUpdate and installationUpdate: greet once. */
 const WELCOME_REPEAT_MS = 5 * 60 * 1000;
-/** Conversations whose hints (language written, topic answered) are kept in memory. */
-const RECENT_CONVERSATIONS = 10_000;
-
-interface ConversationHints {
-  language?: Language;
-  topic?: string;
-}
 
 const HTML_ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'" };
 
@@ -73,14 +65,7 @@ export function stripTeamsMentions(activity: Partial<Activity>): string {
 export class CarmAssistantBot extends TeamsActivityHandler {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
   private readonly welcomedAt: StatePropertyAccessor<number | undefined>;
-  /** A yes/no offer made with a button last turn (personal chats only). */
-  private readonly pendingOffer: StatePropertyAccessor<CardAction | undefined>;
-  /**
-   * Per personal conversation, the language last clearly written and the entry answered last: hints
-   * that change with the messages (a storage write on every answer or switch would cost more than they
-   * are worth), kept in memory; lost on a restart, the conversation goes back to the channel's locale.
-   */
-  private readonly hints = new LruMap<string, ConversationHints>(RECENT_CONVERSATIONS);
+  private readonly carryOver: CarryOver;
 
   constructor(
     private readonly deps: ConversationDeps,
@@ -90,7 +75,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     super();
     this.dialogState = conversationState.createProperty<DialogState>('dialogState');
     this.welcomedAt = conversationState.createProperty<number | undefined>('welcomedAt');
-    this.pendingOffer = conversationState.createProperty<CardAction | undefined>('pendingOffer');
+    this.carryOver = new CarryOver(conversationState);
 
     this.onMembersAdded(async (context, next) => {
       const members = context.activity.membersAdded ?? [];
@@ -128,15 +113,7 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     if (context.activity?.type === ActivityTypes.Message) {
       if (await this.prepareMessage(context)) {
         await this.mainDialog.run(context, this.dialogStateFor(context));
-        const { languageWritten, compact, offer, nextOffer, answeredTopic } = turnInfo(context);
-        // An offer stands for the next message only.
-        if (nextOffer && !compact) await this.pendingOffer.set(context, nextOffer);
-        else if (offer) await this.pendingOffer.delete(context);
-        const conversationId = context.activity.conversation?.id;
-        if ((answeredTopic || languageWritten) && !compact && conversationId) {
-          const known = this.hints.peek(conversationId);
-          this.hints.set(conversationId, { language: languageWritten ?? known?.language, topic: answeredTopic ?? known?.topic });
-        }
+        await this.carryOver.write(context, turnInfo(context));
       }
     } else {
       await super.run(context);
@@ -187,16 +164,13 @@ export class CarmAssistantBot extends TeamsActivityHandler {
     if (typeof activity.text === 'string' && (group || activity.channelId === 'msteams')) activity.text = stripTeamsMentions(activity);
     const user = this.userRef(context);
     const resolved = await this.deps.languages.resolve(context, user);
-    const hints = group || !activity.conversation?.id ? undefined : this.hints.get(activity.conversation.id);
-    const written = resolved.chosen ? undefined : hints?.language;
+    const carried = group ? {} : await this.carryOver.read(context);
+    const written = resolved.chosen ? undefined : carried.language;
     const { language, chosen } = written ? { language: written, chosen: false } : resolved;
     let input = readUserInput(activity);
     // "@CARM Assistant" alone in a channel is a hello, not an unreadable message.
     if (group && !input.text && !input.action && !input.unreadableSubmit) input = { text: '', action: { action: 'command', command: 'greeting' } };
-    // Read back through the card schema: stored state is data, and may be from an older version.
-    const stored = group ? undefined : await this.pendingOffer.get(context);
-    const offer = stored === undefined ? undefined : CardAction.safeParse(stored).data;
-    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer, lastTopic: hints?.topic });
+    setTurnInfo(context, { user, language, languageChosen: chosen, input, compact: group, offer: carried.offer, lastTopic: carried.lastTopic });
     return true;
   }
 
