@@ -356,8 +356,8 @@ export class MainDialog extends ComponentDialog {
         return this.switchLanguage(dc, 'en');
       case 'talk_to_expert':
         await dc.context.sendActivity(this.t(language, 'expert.intro'));
+        // One card: it names the broker and the help desk's number, and links the help desk's full answer.
         await this.deps.responder.sendAnswer(dc.context, 'get-expert-help', language, 'button');
-        await this.deps.responder.sendAnswer(dc.context, 'carm-help-desk', language, 'button');
         return this.reprompt(dc);
       case 'greeting':
         await dc.context.sendActivity(this.t(language, 'greeting.reply'));

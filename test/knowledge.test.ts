@@ -310,6 +310,9 @@ describe('Answering questions over HTTP', () => {
     assert.match(text, /broker/i);
     assert.match(text, /UPS/);
     assert.match(text, /1-800-461-9999/);
+    // One answer card, not two stacked with two pairs of feedback buttons; the help desk is a button.
+    assert.equal(buttons(r).filter((b) => b.data?.action === 'feedback').length, 2);
+    assert.ok(buttons(r).some((b) => b.data?.action === 'answer' && b.data.entryId === 'carm-help-desk'));
   });
 
   it('keeps what the content team needs, without personal data, and `npm run report` summarises it', async () => {
