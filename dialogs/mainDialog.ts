@@ -143,6 +143,7 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if (await this.handleProfileStatements(dc, text)) return;
+    if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
     const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
@@ -170,6 +171,11 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if (dc.activeDialog) {
+      // A question we could not place: say so (with the closest topics), then the open question again.
+      if (this.deps.content.answerWords.asks(text) && !recognition.offTopic) {
+        await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
+        return this.reprompt(dc);
+      }
       // Not a question we know and not an answer: the open question explains what it expects.
       await dc.continueDialog();
       return;

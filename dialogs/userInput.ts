@@ -146,7 +146,25 @@ export class AnswerWords {
     if (this.hasAny(` ${foldText(text)} `, 'problem')) return false;
     for (const folded of this.clausesOf(text)) {
       const padded = ` ${folded} `;
-      if (this.hasAny(padded, `step.${stepId}.topic`) && this.hasAny(padded, 'completion') && !this.hasAny(padded, 'negation')) return true;
+      if (this.hasAny(padded, `step.${stepId}.topic`) && this.hasAny(padded, 'completion') && !this.hasAny(padded, 'negation') && !this.aboutAnotherStep(folded, stepId)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * True when the clause names another step's own topic ("the affinity stuff is ready", said at the
+   * broker step): it is about that step, not this one. Words several steps share do not count.
+   */
+  private aboutAnotherStep(folded: string, stepId: string): boolean {
+    const words = folded.split(' ').filter(Boolean);
+    const generic = this.sets.get('generic-topic');
+    const own = this.sets.get(`step.${stepId}.topic`);
+    for (const kind of this.kinds) {
+      if (!kind.startsWith('step.') || !kind.endsWith('.topic') || kind === `step.${stepId}.topic`) continue;
+      for (const [start, end] of this.spans(words, kind)) {
+        const phrase = words.slice(start, end).join(' ');
+        if (!generic?.has(phrase) && !own?.has(phrase)) return true;
+      }
     }
     return false;
   }

@@ -532,6 +532,28 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 2);
   });
 
+  it('whole journeys: a sentence about another step does not settle this one; a mistake is taken back in words; a lost question is said to be lost', async () => {
+    const c = bot.conversation();
+    let r = await c.say('Where do I even begin?');
+    assert.match(visibleText(r), /three quick questions/);
+    await answerProfile(c, true, true, true);
+    await c.click({ action: 'jump', stepId: 'approve-broker-delegation' });
+    r = await c.say('I got the SOA numbers from my broker so the affinity stuff is ready now');
+    assert.doesNotMatch(visibleText(r), /is done/);
+    r = await c.say('our broker already has access');
+    assert.match(visibleText(r), /“Approve your customs broker's delegation request” is done/);
+    r = await c.say('oh wait I clicked done by mistake');
+    assert.match(visibleText(r), /Undone: “Approve your customs broker's delegation request” is open again/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['approve-broker-delegation'], undefined);
+    // A question the bot cannot place, asked at a step: it says so, and shows the step again.
+    r = await c.say('can the portal print my broker list?');
+    assert.match(visibleText(r), /not sure I understood/);
+    assert.equal(stepTitle(r), "Approve your customs broker's delegation request");
+    r = await bot.conversation({ locale: 'fr-CA' }).say('bonjour je reviens');
+    assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = bot.conversation({ locale: 'fr-CA' });
     await c.say('commencer');
