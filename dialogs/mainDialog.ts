@@ -334,6 +334,8 @@ export class MainDialog extends ComponentDialog {
         await dc.context.sendActivity(
           MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user, dc.context), language, this.deps.content.text))
         );
+        // The first questions have no card of their own to come back to: ask the open one again.
+        if (dc.stack.some((d) => d.id === PROFILE_DIALOG)) return this.reprompt(dc);
         return;
       case 'help':
         await dc.context.sendActivity(this.t(language, 'help.text'));

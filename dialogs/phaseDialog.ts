@@ -118,6 +118,12 @@ export class PhaseDialog extends WaterfallDialog {
     if (!planned) return true;
     const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, progress);
     if (check.ok) return true;
+    if (check.keep) {
+      const kept = check.keep;
+      await this.deps.progress.update(user, (p) => {
+        p.values = { ...p.values, [kept.kind]: kept.stored };
+      });
+    }
     await pc.context.sendActivity(this.deps.content.text.t(language, check.messageKey, check.vars));
     return false;
   }

@@ -22,7 +22,13 @@ export type ValueCheck =
         savedKey?: string;
       };
     }
-  | { ok: false; messageKey: string; vars?: Record<string, string | number> };
+  | {
+      ok: false;
+      messageKey: string;
+      vars?: Record<string, string | number>;
+      /** A valid value for another step, typed at this one (a BN9 at the RM step): kept, the step stays open. */
+      keep?: { kind: 'businessNumber'; stored: string; shown: string };
+    };
 
 /** Validates a value a step collects; the message keys name exactly what is wrong. */
 export function checkStepValue(step: OnboardingStepDefinition, choice: StepChoice, raw: string | undefined, progress?: OnboardingProgress): ValueCheck {
@@ -47,6 +53,13 @@ export function checkStepValue(step: OnboardingStepDefinition, choice: StepChoic
   if (step.collects === 'programAccount') {
     const parsed = ProgramAccountNumber.safeParse(raw);
     if (parsed.success) return { ok: true, value: { kind: 'programAccount', stored: parsed.data, shown: maskIdentifier(parsed.data) } };
+    // Nine digits that pass the check: the business number, given one step late (or early). Kept for its
+    // own step; this one still needs the letters and four digits.
+    const business = BusinessNumber.safeParse(raw);
+    if (business.success) {
+      const shown = maskIdentifier(business.data);
+      return { ok: false, messageKey: 'bn15.isBusinessNumber', vars: { masked: shown }, keep: { kind: 'businessNumber', stored: business.data, shown } };
+    }
     const letters = raw.replace(/[^a-z]/gi, '').toUpperCase().slice(0, 2) || '—';
     return { ok: false, messageKey: parsed.error.issues[0]!.message, vars: { letters } };
   }

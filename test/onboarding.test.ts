@@ -419,6 +419,8 @@ describe('Guided onboarding over HTTP', function () {
     // Corrected while the three questions are still being asked: they start again.
     const s2 = bot.conversation();
     await s2.say('start');
+    r = await s2.say('show my progress');
+    assert.match(visibleText(r), /Is your business based in Canada\?/, 'the open first question comes back under the progress card');
     await s2.say('yes');
     await s2.say('no');
     r = await s2.say('oops, actually we do use a broker');
@@ -550,6 +552,13 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('can the portal print my broker list?');
     assert.match(visibleText(r), /not sure I understood/);
     assert.equal(stepTitle(r), "Approve your customs broker's delegation request");
+    // A business number typed at the program-account step is kept for its own step; this one stays open.
+    await c.click({ action: 'jump', stepId: 'get-program-account' });
+    r = await c.say('871 000 006');
+    assert.match(visibleText(r), /That is your business number \(BN9\), •+006: noted for its step/);
+    const kept = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(kept!.values.businessNumber, '871000006');
+    assert.equal(kept!.steps['get-program-account'], undefined);
     r = await bot.conversation({ locale: 'fr-CA' }).say('bonjour je reviens');
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
   });
