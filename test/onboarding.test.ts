@@ -826,7 +826,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
     // Nine digits alone at the RM step are not a program account: it says what one looks like.
     r = await c.say('871000006');
-    assert.match(visibleText(r), /looks like 123456782RM0001/);
+    assert.match(visibleText(r), /adds the letters RM and four digits \(for example 123456782RM0001\)/);
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, undefined);
