@@ -30,6 +30,8 @@ import type { ConversationDeps } from './conversationDeps.js';
 export const MAIN_DIALOG = 'main';
 /** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
 const FOLLOW_UP_MAX_WORDS = 8;
+/** "Go to step 7", "step 7", "étape 3", "aller à l'étape 3": a whole message naming a step by number. */
+const STEP_NUMBER = /^(?:(?:please\s+)?(?:go\s+(?:back\s+)?to|open|show(?:\s+me)?|take\s+me\s+to|aller\s+à|va\s+à|allez\s+à|ouvrir|montre(?:-moi)?|reprendre)\s+)?(?:the\s+|l['’]\s*)?(?:step|étape|etape)\s*(?:n[o°º]\.?\s*|#\s*)?(\d{1,2})\s*[.!?]?$/i;
 /** The answer-words kinds of statements that answer a profile question ("profile.broker.yes"…). */
 const PROFILE_STATEMENTS = (Object.keys(PROFILE_QUESTIONS) as ProfileQuestion[]).flatMap((q) => [`profile.${q}.yes`, `profile.${q}.no`]);
 /** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
@@ -144,6 +146,7 @@ export class MainDialog extends ComponentDialog {
     }
     if (await this.handleProfileStatements(dc, text)) return;
     if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
+    if (await this.goToNumberedStep(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
@@ -508,6 +511,27 @@ export class MainDialog extends ComponentDialog {
     await dc.context.sendActivity(open.length > 0 ? this.t(language, 'registered.done', { count: open.length }) : this.t(language, 'registered.nothing'));
     await dc.cancelAllDialogs();
     await dc.beginDialog(ONBOARDING_DIALOG, {});
+  }
+
+  /**
+   * "Go to step 7" / "étape 3": the step with that number in the person's checklist, as the cards
+   * number them, done or not (a finished step can be looked at again and put back to "not yet").
+   */
+  private async goToNumberedStep(dc: DialogContext, text: string): Promise<boolean> {
+    const asked = STEP_NUMBER.exec(text.trim());
+    if (!asked) return false;
+    const { user, language } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user, dc.context);
+    if (!progress?.profile) return false;
+    const steps = this.deps.plan.stepsFor(progress.profile);
+    const wanted = steps[Number(asked[1]) - 1];
+    if (!wanted) {
+      await dc.context.sendActivity(this.t(language, 'step.noSuchNumber', { total: steps.length }));
+      await this.reprompt(dc);
+      return true;
+    }
+    await this.startOnboarding(dc, { startAt: wanted.step.id });
+    return true;
   }
 
   /** Shows the step before the one open (or next), as it stands: nothing is marked or unmarked. */

@@ -559,6 +559,11 @@ describe('Guided onboarding over HTTP', function () {
     const kept = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(kept!.values.businessNumber, '871000006');
     assert.equal(kept!.steps['get-program-account'], undefined);
+    // A step by its number, done or not.
+    r = await c.say('go to step 1');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    r = await c.say('go to step 30');
+    assert.match(visibleText(r), /Your checklist has 12 steps; which one did you mean\?/);
     r = await bot.conversation({ locale: 'fr-CA' }).say('bonjour je reviens');
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
   });
