@@ -1,8 +1,11 @@
 import type { Attachment } from 'botbuilder';
-import type { Language } from '../src/content/schema.js';
+import type { Language, StepValueKind } from '../src/content/schema.js';
 import type { UiText } from '../src/content/uiText.js';
 import type { PlannedStep } from '../src/onboarding/onboardingPlan.js';
-import { button, cardAttachment, type CardMemo } from './renderCard.js';
+import { SignInOption } from '../src/onboarding/onboardingProgress.js';
+import type { StepChoice } from './cardActions.js';
+import { button, cardAttachment, type CardMemo, type SubmitButton } from './renderCard.js';
+import { choicesCard } from './choicesCard.js';
 
 export interface StepCardInput {
   planned: PlannedStep;
@@ -14,7 +17,34 @@ export interface StepCardInput {
   currentValue?: string;
 }
 
-const SIGN_IN_OPTIONS = ['gckey', 'sign-in-partner', 'undecided'] as const;
+/**
+ * A step's answer buttons: Done (at the sign-in step, in the reminder, one Done per option), Not yet,
+ * Tell me more, Skip.
+ */
+function stepButtons(stepId: string, lang: Language, text: UiText, signInOptions: readonly SignInOption[] = []): SubmitButton[] {
+  const choose = (choice: StepChoice, value?: string) => ({ action: 'step' as const, stepId, choice, ...(value ? { value } : {}) });
+  const done =
+    signInOptions.length > 0
+      ? signInOptions.map((option) => button(text.t(lang, `value.signInOption.${option}`), choose('done', option), 'positive'))
+      : [button(text.t(lang, 'step.buttonDone'), choose('done'), 'positive')];
+  return [
+    ...done,
+    button(text.t(lang, 'step.buttonLater'), choose('later')),
+    button(text.t(lang, 'step.buttonMore'), choose('more')),
+    button(text.t(lang, 'step.buttonSkip'), choose('skip'))
+  ];
+}
+
+/**
+ * The reminder when a message answers nothing: what to choose, with the step's buttons, since the card
+ * that has them may be far up the conversation. At the sign-in step the buttons are the options.
+ */
+export function stepReminderCard(input: { stepId: string; collects: StepValueKind; language: Language; text: UiText }, memo?: CardMemo): Attachment {
+  const { stepId, collects, language, text } = input;
+  const signIn = collects === 'signInOption';
+  const buttons = stepButtons(stepId, language, text, signIn ? SignInOption.options.filter((o) => o !== 'undecided') : []);
+  return choicesCard({ language, text: text.t(language, signIn ? 'step.retrySignIn' : 'step.retry'), buttons }, memo);
+}
 
 /** One onboarding step: what to do, why, what done means, the official link, and the four answers. */
 export function stepCard(input: StepCardInput, memo?: CardMemo): Attachment {
@@ -40,17 +70,12 @@ function buildStepCard(input: StepCardInput): Attachment {
       kind: 'choice',
       label: text.t(lang, 'value.signInOption.label'),
       value: input.currentValue ?? '',
-      choices: SIGN_IN_OPTIONS.map((v) => ({ title: text.t(lang, `value.signInOption.${v}`), value: v }))
+      choices: SignInOption.options.map((v) => ({ title: text.t(lang, `value.signInOption.${v}`), value: v }))
     };
   }
   const phaseLine = text.t(lang, 'phase.header', { number: planned.phaseNumber, title: planned.phase.title[lang] });
   const counter = text.t(lang, 'step.counter', { number: planned.number, total: input.total });
-  const buttons = [
-    button(text.t(lang, 'step.buttonDone'), { action: 'step', stepId, choice: 'done' }, 'positive'),
-    button(text.t(lang, 'step.buttonLater'), { action: 'step', stepId, choice: 'later' }),
-    button(text.t(lang, 'step.buttonMore'), { action: 'step', stepId, choice: 'more' }),
-    button(text.t(lang, 'step.buttonSkip'), { action: 'step', stepId, choice: 'skip' })
-  ];
+  const buttons = stepButtons(stepId, lang, text);
   return cardAttachment('step', {
     lang,
     fallbackText: [

@@ -7,6 +7,7 @@ import {
 } from 'botbuilder-dialogs';
 import { InputHints, type Activity, type TurnContext } from 'botbuilder';
 import type { StepValueKind } from '../src/content/schema.js';
+import { SignInOption } from '../src/onboarding/onboardingProgress.js';
 import type { StepChoice } from '../cards/cardActions.js';
 import type { AnswerWords } from './userInput.js';
 import { turnInfo } from './turnContext.js';
@@ -35,7 +36,7 @@ export interface AnswerPromptOptions extends PromptOptions {
 /** Draws the question: a card the first time and after an interruption, a short hint on a retry. */
 export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isRetry: boolean) => Promise<Partial<Activity>>;
 
-const SIGN_IN_OPTIONS = ['gckey', 'sign-in-partner', 'undecided'] as const;
+const SIGN_IN_OPTIONS = SignInOption.options;
 
 const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
 /** A number inside a sentence ("my BN is 123 456 782"), maybe followed by RM and more digits. */

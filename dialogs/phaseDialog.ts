@@ -1,10 +1,7 @@
 import { WaterfallDialog, type WaterfallStepContext, type PromptValidatorContext } from 'botbuilder-dialogs';
 import { MessageFactory, type Activity, type TurnContext } from 'botbuilder';
 import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
-import { stepCard } from '../cards/stepCard.js';
-import { choicesCard } from '../cards/choicesCard.js';
-import { button } from '../cards/renderCard.js';
-import type { StepChoice } from '../cards/cardActions.js';
+import { stepCard, stepReminderCard } from '../cards/stepCard.js';
 import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
 import { turnInfo } from './turnContext.js';
 import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
@@ -75,21 +72,10 @@ export class PhaseDialog extends WaterfallDialog {
   private async draw(context: TurnContext, expect: AnswerExpectation, isRetry: boolean): Promise<Partial<Activity>> {
     const { user, language } = turnInfo(context);
     const t = this.deps.content.text;
-    // The reminder carries the step's buttons: the card with them may be far up the conversation.
-    const retry = () => {
-      if (expect.kind !== 'step') return MessageFactory.text(t.t(language, 'step.retry'));
-      const choose = (choice: StepChoice, value?: string) => ({ action: 'step' as const, stepId: expect.stepId, choice, ...(value ? { value } : {}) });
-      const buttons = expect.collects === 'signInOption'
-        ? (['gckey', 'sign-in-partner'] as const).map((option) => button(t.t(language, `value.signInOption.${option}`), choose('done', option), 'positive'))
-        : [button(t.t(language, 'step.buttonDone'), choose('done'), 'positive')];
-      buttons.push(
-        button(t.t(language, 'step.buttonLater'), choose('later')),
-        button(t.t(language, 'step.buttonMore'), choose('more')),
-        button(t.t(language, 'step.buttonSkip'), choose('skip'))
-      );
-      const hint = t.t(language, expect.collects === 'signInOption' ? 'step.retrySignIn' : 'step.retry');
-      return MessageFactory.attachment(choicesCard({ language, text: hint, buttons }, this.deps.cards));
-    };
+    const retry = () =>
+      expect.kind === 'step'
+        ? MessageFactory.attachment(stepReminderCard({ stepId: expect.stepId, collects: expect.collects, language, text: t }, this.deps.cards))
+        : MessageFactory.text(t.t(language, 'step.retry'));
     if (isRetry || expect.kind !== 'step') return retry();
     const progress = await this.deps.progress.get(user, context);
     const planned = this.deps.plan.stepsFor(progress?.profile);
