@@ -236,7 +236,7 @@ export class MainDialog extends ComponentDialog {
     }
     // Correcting an earlier answer while the three questions are still being asked ("oops, actually we
     // do use a broker" at the RM question): they are asked again from the first.
-    if (dc.stack.some((d) => d.id === PROFILE_DIALOG) && !words.asks(text) && words.mentions(text, 'correction-marker') && words.statement(text, PROFILE_STATEMENTS)) {
+    if (this.isProfileOpen(dc) && !words.asks(text) && words.mentions(text, 'correction-marker') && words.statement(text, PROFILE_STATEMENTS)) {
       await this.runCommand(dc, 'change_profile');
       return true;
     }
@@ -338,7 +338,7 @@ export class MainDialog extends ComponentDialog {
           MessageFactory.attachment(progressCard(this.deps.plan, await this.deps.progress.get(user, dc.context), language, this.deps.content.text))
         );
         // The first questions have no card of their own to come back to: ask the open one again.
-        if (dc.stack.some((d) => d.id === PROFILE_DIALOG)) return this.reprompt(dc);
+        if (this.isProfileOpen(dc)) return this.reprompt(dc);
         return;
       case 'help':
         await dc.context.sendActivity(this.t(language, 'help.text'));
@@ -413,21 +413,12 @@ export class MainDialog extends ComponentDialog {
     const profile = (await this.deps.progress.get(user, dc.context))?.profile;
     if (!profile) return false;
     const fields = { resident: profile.resident, broker: profile.usesBroker, rm: profile.hasRmAccount };
-    const stated = this.deps.content.answerWords.statement(text, PROFILE_STATEMENTS);
+    const stated = words.statement(text, PROFILE_STATEMENTS);
     if (!stated) return false;
     const [, question, side] = stated.split('.') as [string, ProfileQuestion, 'yes' | 'no'];
     if (fields[question] === (side === 'yes')) return false;
     const answer = this.t(language, profileAnswerKey(question, fields[question]));
-    await dc.context.sendActivity(
-      MessageFactory.attachment(
-        choicesCard({
-          language,
-          text: this.t(language, 'profile.changeOffer', { answer }),
-          buttons: [button(this.t(language, 'command.change_profile'), { action: 'command', command: 'change_profile' }, 'positive')]
-        }, this.deps.cards)
-      )
-    );
-    turnInfo(dc.context).nextOffer = { action: 'command', command: 'change_profile' };
+    await this.sendOffer(dc, this.t(language, 'profile.changeOffer', { answer }), this.t(language, 'command.change_profile'), { action: 'command', command: 'change_profile' });
     return true;
   }
 
@@ -477,6 +468,13 @@ export class MainDialog extends ComponentDialog {
     return { ...recognition, decision, candidates };
   }
 
+  /** An offer with one button; a typed "yes" to the next message takes it too (see takeOffer). */
+  private async sendOffer(dc: DialogContext, text: string, title: string, action: CardAction): Promise<void> {
+    const { language } = turnInfo(dc.context);
+    await dc.context.sendActivity(MessageFactory.attachment(choicesCard({ language, text, buttons: [button(title, action, 'positive')] }, this.deps.cards)));
+    turnInfo(dc.context).nextOffer = action;
+  }
+
   /** The open steps a business already registered in the portal has done (its checklist begun). */
   private stepsSettledByRegistration(progress: OnboardingProgress | undefined): PlannedStep[] {
     if (!progress?.profile) return [];
@@ -491,16 +489,7 @@ export class MainDialog extends ComponentDialog {
     if (!words.statement(text, ['already-registered']) || words.mentions(text, 'problem') || words.mentions(text, 'negation')) return false;
     const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
     if (open.length < 2) return false;
-    await dc.context.sendActivity(
-      MessageFactory.attachment(
-        choicesCard({
-          language,
-          text: this.t(language, 'registered.offer', { count: open.length }),
-          buttons: [button(this.t(language, 'registered.button'), { action: 'markRegistered' }, 'positive')]
-        }, this.deps.cards)
-      )
-    );
-    turnInfo(dc.context).nextOffer = { action: 'markRegistered' };
+    await this.sendOffer(dc, this.t(language, 'registered.offer', { count: open.length }), this.t(language, 'registered.button'), { action: 'markRegistered' });
     return true;
   }
 
@@ -602,6 +591,11 @@ export class MainDialog extends ComponentDialog {
 
   private isOnboardingActive(dc: DialogContext): boolean {
     return dc.stack.some((d) => d.id === ONBOARDING_DIALOG);
+  }
+
+  /** The first three questions are being asked. */
+  private isProfileOpen(dc: DialogContext): boolean {
+    return dc.stack.some((d) => d.id === PROFILE_DIALOG);
   }
 
   private async reprompt(dc: DialogContext): Promise<void> {

@@ -4,7 +4,7 @@ import type { OnboardingPhaseDefinition } from '../src/content/schema.js';
 import { stepCard, stepReminderCard } from '../cards/stepCard.js';
 import { AnswerPrompt, type AnswerExpectation, type AnswerPromptOptions, type PromptAnswer } from './answerPrompt.js';
 import { turnInfo } from './turnContext.js';
-import { checkStepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import { checkStepValue, keepValue, recordStep, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export interface PhaseOptions {
@@ -104,12 +104,8 @@ export class PhaseDialog extends WaterfallDialog {
     if (!planned) return true;
     const check = checkStepValue(planned.step, pc.recognized.value.choice, pc.recognized.value.value, progress);
     if (check.ok) return true;
-    if (check.keep) {
-      const kept = check.keep;
-      await this.deps.progress.update(user, (p) => {
-        p.values = { ...p.values, [kept.kind]: kept.stored };
-      });
-    }
+    const kept = check.keep;
+    if (kept) await this.deps.progress.update(user, (p) => keepValue(p, kept));
     await pc.context.sendActivity(this.deps.content.text.t(language, check.messageKey, check.vars));
     return false;
   }

@@ -99,7 +99,12 @@ export async function recordSteps(
     if (activityId && p.appliedActivityIds.includes(activityId)) return;
     const at = new Date().toISOString();
     for (const stepId of stepIds) p.steps[stepId] = { status, at };
-    if (value) p.values = { ...p.values, [value.kind]: value.stored };
+    if (value) keepValue(p, value);
     if (activityId) p.appliedActivityIds = [...p.appliedActivityIds, activityId].slice(-REMEMBERED_ACTIVITY_IDS);
   });
+}
+
+/** Keeps a value a step collects in the record (a step's answer, or a number typed at the wrong step). */
+export function keepValue(progress: OnboardingProgress, value: { kind: 'signInOption' | 'businessNumber' | 'programAccount'; stored: string }): void {
+  progress.values = { ...progress.values, [value.kind]: value.stored };
 }
