@@ -49,6 +49,8 @@ export class AnswerWords {
    * its words once instead of scanning it for every phrase (every typed message is read for several kinds).
    */
   private readonly byFirstWord = new Map<string, Map<string, string[][]>>();
+  /** The kinds that name a step's topic ("step.get-business-number.topic"). */
+  private readonly stepTopics: string[];
 
   constructor(file: AnswerWordsFile) {
     for (const [kind, langs] of Object.entries(file)) {
@@ -65,6 +67,7 @@ export class AnswerWords {
       }
       this.byFirstWord.set(kind, index);
     }
+    this.stepTopics = this.kinds.filter((k) => k.startsWith('step.') && k.endsWith('.topic'));
   }
 
   /** Every place a phrase of `kind` occurs in the words, as [start, end); `first`: stop at the first. */
@@ -143,10 +146,9 @@ export class AnswerWords {
    * negated, and not when the message names a problem ("registered, but got an error").
    */
   settlesStep(text: string, stepId: string): boolean {
-    if (this.hasAny(` ${foldText(text)} `, 'problem')) return false;
+    if (this.hasAny(foldText(text), 'problem')) return false;
     for (const folded of this.clausesOf(text)) {
-      const padded = ` ${folded} `;
-      if (this.hasAny(padded, `step.${stepId}.topic`) && this.hasAny(padded, 'completion') && !this.hasAny(padded, 'negation') && !this.aboutAnotherStep(folded, stepId)) return true;
+      if (this.hasAny(folded, `step.${stepId}.topic`) && this.hasAny(folded, 'completion') && !this.hasAny(folded, 'negation') && !this.aboutAnotherStep(folded, stepId)) return true;
     }
     return false;
   }
@@ -159,8 +161,8 @@ export class AnswerWords {
     const words = folded.split(' ').filter(Boolean);
     const generic = this.sets.get('generic-topic');
     const own = this.sets.get(`step.${stepId}.topic`);
-    for (const kind of this.kinds) {
-      if (!kind.startsWith('step.') || !kind.endsWith('.topic') || kind === `step.${stepId}.topic`) continue;
+    for (const kind of this.stepTopics) {
+      if (kind === `step.${stepId}.topic`) continue;
       for (const [start, end] of this.spans(words, kind)) {
         const phrase = words.slice(start, end).join(' ');
         if (!generic?.has(phrase) && !own?.has(phrase)) return true;
@@ -169,8 +171,9 @@ export class AnswerWords {
     return false;
   }
 
-  private hasAny(padded: string, kind: string): boolean {
-    return this.hasAnyIn(padded.split(' ').filter(Boolean), kind);
+  /** A phrase of `kind` in the folded text, as whole words. */
+  private hasAny(folded: string, kind: string): boolean {
+    return this.hasAnyIn(folded.split(' ').filter(Boolean), kind);
   }
 
   private hasAnyIn(words: readonly string[], kind: string): boolean {
@@ -184,13 +187,13 @@ export class AnswerWords {
 
   /** True when a phrase of `kind` is anywhere in the message, as whole words ("this is too complicated"). */
   mentions(text: string, kind: string): boolean {
-    return this.hasAny(` ${foldText(text)} `, kind);
+    return this.hasAny(foldText(text), kind);
   }
 
   /** True for a request to act for the user ("can you register my company for me?", "peux-tu le faire à ma place"). */
   asksUsToAct(text: string): boolean {
     const folded = foldText(text);
-    return this.startsWithAny(folded, 'request-first') && this.hasAny(` ${folded} `, 'on-their-behalf');
+    return this.startsWithAny(folded, 'request-first') && this.hasAny(folded, 'on-their-behalf');
   }
 
   /** The kinds of words this file defines (content checks that keyed phrases name real questions and steps). */
@@ -217,9 +220,8 @@ export class AnswerWords {
    * "My password expired" or "what's a PIN?" are questions, not secrets.
    */
   givesSecret(text: string): boolean {
-    // Most messages name no secret: one fold and a substring check settle them.
-    const whole = ` ${foldText(text)} `;
-    if (!(this.lists.get('secret-marker') ?? []).some((m) => whole.includes(` ${m} `))) return false;
+    // Most messages name no secret: one fold and a look-up settle them.
+    if (!this.mentions(text, 'secret-marker')) return false;
     const tokens = text.split(/\s+/).filter(Boolean);
     const folded = tokens.map((t) => foldText(t));
     for (let i = 0; i < tokens.length; i++) {
@@ -245,7 +247,7 @@ export class AnswerWords {
   givesAffinityValue(text: string): boolean {
     const money = /\$\s?\d|\d[\d\s,.]*\s?\$|\d[\d\s,.]*\s?(?:dollars?|cad)\b|\b\d+(?:[ ,]\d{3})*[.,]\d{2}\b/i;
     if (!money.test(text) && !/\d{14,}/.test(text.replace(/[\s-]/g, ''))) return false;
-    return this.hasAny(` ${foldText(text)} `, 'affinity-marker');
+    return this.mentions(text, 'affinity-marker');
   }
 
   /** The first kind whose words include the message's first word (folded), among those asked for. */
