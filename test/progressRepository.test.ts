@@ -237,6 +237,20 @@ describe('ProgressRepository', () => {
     }
   });
 
+  it('within a turn, reads again a record written since, even after many other users pushed it out of memory', async () => {
+    const { storage: s, counter } = counted(new MemoryStorage());
+    const repo = new ProgressRepository(s, { cacheSize: 2 });
+    const turn = {};
+    assert.equal(await repo.get(user, turn), undefined);
+    await repo.update(user, (p) => {
+      p.steps.a = { status: 'done', at: 'x' };
+    });
+    for (let i = 0; i < 6; i++) await repo.update({ channelId: 'msteams', userId: `other-${i}` }, () => undefined);
+    const before = counter.reads;
+    assert.ok((await repo.get(user, turn))!.steps.a, 'the step marked in this turn shows');
+    assert.equal(counter.reads, before + 1);
+  });
+
   it('never serves a record older than its last completed update, with reads and updates interleaved', async () => {
     // Reads that take a while, so they overlap updates of the same user; writes that are instant.
     const memory = new MemoryStorage();
@@ -282,15 +296,24 @@ describe('BusinessNumber and ProgramAccountNumber', () => {
 });
 
 describe('LruMap', () => {
-  it('keeps the most recently used entries and says which one made room', () => {
-    const map = new LruMap<string, number>(2);
-    assert.equal(map.set('a', 1), undefined);
+  it('keeps at least the last `capacity` entries used, at most twice as many, and says which it dropped', () => {
+    const dropped: string[] = [];
+    const map = new LruMap<string, number>(2, (key) => dropped.push(key));
+    map.set('a', 1);
     map.set('b', 2);
-    assert.equal(map.get('a'), 1); // a is now the most recent
-    assert.deepEqual(map.set('c', 3), ['b', 2]);
+    map.set('c', 3); // a and b move to the older generation
+    assert.equal(map.get('a'), 1); // used again: kept
+    map.set('d', 4); // c, a full the newer generation: b is dropped
+    assert.deepEqual(dropped, ['b']);
     assert.equal(map.peek('b'), undefined);
-    assert.equal(map.peek('a'), 1);
-    assert.deepEqual(map.set('d', 4), ['a', 1]); // peek did not refresh a
-    assert.equal(map.size, 2);
+    assert.equal(map.peek('c'), 3);
+    map.set('e', 5); // peek did not count as a use: c goes with the next generation change
+    map.set('f', 6);
+    assert.deepEqual(dropped, ['b', 'c', 'a']);
+    assert.deepEqual([map.peek('d'), map.peek('e'), map.peek('f')], [4, 5, 6]);
+    assert.ok(map.size <= 4);
+    map.delete('d');
+    assert.equal(map.get('d'), undefined);
+    assert.throws(() => new LruMap(0), /capacity/);
   });
 });

@@ -56,7 +56,9 @@ export class ProgressRepository {
   constructor(private readonly storage: Storage, options: ProgressRepositoryOptions = {}) {
     this.exclusive = options.exclusiveStore ?? false;
     this.remembered = new LruMap(options.cacheSize ?? 5000);
-    this.lastWrite = new LruMap(options.cacheSize ?? 5000);
+    this.lastWrite = new LruMap(options.cacheSize ?? 5000, (_key, event) => {
+      this.forgottenWrites = Math.max(this.forgottenWrites, event);
+    });
     this.logger = options.logger;
   }
 
@@ -103,8 +105,7 @@ export class ProgressRepository {
   /** Notes a write of the record starting or ending: what was read before it may be out of date. */
   private written(key: string): void {
     this.writeEvents++;
-    const forgotten = this.lastWrite.set(key, this.writeEvents);
-    if (forgotten) this.forgottenWrites = Math.max(this.forgottenWrites, forgotten[1]);
+    this.lastWrite.set(key, this.writeEvents);
   }
 
   /** Applies `change` to the user's record (a fresh one if none) and stores it before resolving. */
