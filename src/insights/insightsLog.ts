@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeAllSync } from '../util/writeAllSync.js';
 import type { Language } from '../content/schema.js';
 
 /** What the content team learns from: which entries are asked, rated, or missing. No personal data. */
@@ -45,9 +46,9 @@ export class InsightsLog {
     if (this.pending.length > 1) return;
     this.queue = this.queue
       .then(async () => {
-        const lines = this.pending.splice(0).join('');
         this.file ??= mkdir(dirname(this.path), { recursive: true }).then(() => open(this.path, 'a'));
-        await (await this.file).appendFile(lines);
+        const file = await this.file;
+        writeAllSync(file.fd, Buffer.from(this.pending.splice(0).join(''), 'utf8'));
       })
       .catch(() => {
         // A file that failed to open is tried again with the next event.

@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -6,6 +5,7 @@ import { Low } from 'lowdb';
 import type { Storage, StoreItems } from 'botbuilder';
 import { readWhole, StoreFileCorruptError, StoreSnapshotFile, syncDirectory, type SnapshotLines, type StoreSnapshot } from './durableFile.js';
 import { DataDirLock } from './dataDirLock.js';
+import { writeAllSync } from '../util/writeAllSync.js';
 
 /** The lowdb database: every item kept as its JSON text, so reads copy by parsing and snapshots are cheap. */
 type Snapshot = StoreSnapshot;
@@ -186,8 +186,7 @@ export class DurableJsonStorage implements Storage {
         this.pendingWaiters = [];
         try {
           const buffer = Buffer.from(lines.join(''), 'utf8');
-          // A few KB into the page cache: written in place, a round trip through the thread pool
-          // costs ten times the copy. The fsync, which waits for the disk, stays off this thread.
+          // Written in place; the fsync, which waits for the disk, stays off this thread.
           writeAllSync(this.journal.fd, buffer);
           await this.journal.datasync();
           this.journalBytes += buffer.length;
@@ -218,11 +217,6 @@ export class DurableJsonStorage implements Storage {
     this.journalBytes = 0;
     this.snapshotBytes = await stat(this.snapshotPath).then((s) => s.size, () => 0);
   }
-}
-
-/** writeSync may write less than asked (a full disk, a signal): the rest follows, or it throws. */
-function writeAllSync(fd: number, buffer: Buffer): void {
-  for (let offset = 0; offset < buffer.length; ) offset += writeSync(fd, buffer, offset, buffer.length - offset);
 }
 
 const ETAG_SUFFIX = /,?"eTag":"([0-9a-f-]{36})"\}$/;
