@@ -168,14 +168,16 @@ class BotProcess {
 
   private request<T>(type: string, answer: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      const onExit = () => reject(new Error('bot exited'));
       const onMessage = (m: { type: string }) => {
         if (m.type === answer) {
           this.child.off('message', onMessage);
+          this.child.off('exit', onExit);
           resolve(m as T);
         }
       };
       this.child.on('message', onMessage);
-      this.child.once('exit', () => reject(new Error('bot exited')));
+      this.child.once('exit', onExit);
       this.child.send({ type });
     });
   }

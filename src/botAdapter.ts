@@ -24,8 +24,8 @@ const REMEMBERED_CLIENTS = 64;
  * botbuilder's authentication, except that the clients the bot replies through are built once per
  * bot identity, service URL and audience instead of on every turn: CloudAdapter asks for a new
  * ConnectorClient and UserTokenClient (an HTTP pipeline and credentials each) per activity, about a
- * tenth of a small turn's work. Both clients are stateless between requests, and botbuilder's older
- * BotFrameworkAdapter kept its connector clients the same way.
+ * fifth of a small turn's work. Both clients are stateless between requests; the C# SDK's
+ * BotFrameworkAdapter keeps its connector clients the same way, by service URL and app id.
  */
 export class ReusingBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
   private readonly connectors = new LruMap<string, Promise<ConnectorClient>>(REMEMBERED_CLIENTS);
