@@ -6,7 +6,7 @@ import {
   type TurnContext
 } from 'botbuilder';
 import {
-  JwtTokenValidation,
+  AuthenticationConstants,
   type AuthenticateRequestResult,
   type ClaimsIdentity,
   type ConnectorClient,
@@ -73,8 +73,13 @@ export class ReusingBotFrameworkAuthentication extends ConfigurationBotFramework
   }
 }
 
+/** The bot identity the clients act as: what botbuilder's factory uses (the audience, else the app id claim). */
 function appIdOf(claimsIdentity: ClaimsIdentity | undefined): string {
-  return (claimsIdentity?.claims?.length ? JwtTokenValidation.getAppIdFromClaims(claimsIdentity.claims) : undefined) ?? '';
+  return (
+    claimsIdentity?.getClaimValue(AuthenticationConstants.AudienceClaim) ??
+    claimsIdentity?.getClaimValue(AuthenticationConstants.AppIdClaim) ??
+    ''
+  );
 }
 
 /** The Bot Framework adapter for /api/messages: open without an app id (Emulator), authenticated with one. */

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
 import { ChannelConversation, StandInChannel, visibleText } from './support/standInChannel.js';
 import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
-import { createChannelAdapter } from '../src/botAdapter.js';
+import { ClaimsIdentity } from 'botframework-connector';
+import { createChannelAdapter, ReusingBotFrameworkAuthentication } from '../src/botAdapter.js';
 import { loadConfig } from '../src/config.js';
 
 describe('HTTP service through a stand-in channel', () => {
@@ -100,6 +101,15 @@ describe('Connections to channels', () => {
     assert.equal(clients('http://127.0.0.1:1/b').size, 1);
     assert.notEqual([...clients('http://127.0.0.1:1/a')][0], [...clients('http://127.0.0.1:1/b')][0]);
     assert.equal(new Set(seen.map((s) => s.tokens)).size, 1);
+  });
+
+  it('keeps clients apart for two bot identities on the same channel', async () => {
+    const auth = new ReusingBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '' });
+    const as = (audience: string) => auth.createConnectorFactory(new ClaimsIdentity([{ type: 'aud', value: audience }], true));
+    const url = 'https://smba.trafficmanager.net/amer/';
+    const first = await as('bot-a').create(url, undefined);
+    assert.equal(await as('bot-a').create(url, undefined), first);
+    assert.notEqual(await as('bot-b').create(url, undefined), first);
   });
 
   it('sends every reply to the channel its message came from when two channels talk to the bot at once', async () => {
