@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
 import { mkdtemp, rm, readFile, readdir, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { DurableJsonStorage } from '../src/storage/durableJsonStorage.js';
 import { DataDirLockedError } from '../src/storage/dataDirLock.js';
 import { StoreFileCorruptError } from '../src/storage/durableFile.js';
 import { storageContract } from './support/storageContract.js';
+import { writeAllSync } from '../src/util/writeAllSync.js';
 
 /** Leaves the store as a killed process would: no flush of the snapshot, lock file left behind. */
 async function crashed(s: DurableJsonStorage): Promise<void> {
@@ -137,6 +139,66 @@ describe('DurableJsonStorage: durability and safety', () => {
   it('a corrupt line inside the journal stops the start instead of dropping later writes', async () => {
     await writeFile(join(dir, 'store.journal'), '{"w":{"a":"{}"}}\nnot json\n{"w":{"b":"{}"}}\n');
     await assert.rejects(DurableJsonStorage.open(dir), (e: Error) => e instanceof StoreFileCorruptError && e.message.includes('store.journal'));
+  });
+
+  it('a write the disk refuses (full mid-write) is not acknowledged, not served, leaves no torn line, and the store goes on', async () => {
+    let failures = 0;
+    const s = await DurableJsonStorage.open(dir, {
+      writeJournal: (fd, buffer) => {
+        if (failures === 0) return writeAllSync(fd, buffer);
+        failures--;
+        writeSync(fd, buffer, 0, Math.floor(buffer.length / 2)); // half of it reaches the file
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+    });
+    const step = async (key: string) => ((await s.read([key]))[key] as { step?: number } | undefined)?.step;
+    await s.write({ u1: { step: 1 }, u4: { step: 1 } });
+
+    // The first write fails alone (its batch starts at once); the two calls made meanwhile share the
+    // next batch, which fails too. Two writes of one record, a new record, a delete: none of it stays.
+    failures = 2;
+    const failed = [s.write({ u1: { step: 2 } }), s.write({ u1: { step: 3 }, u2: { step: 1 } }), s.delete(['u4'])];
+    for (const f of failed) await assert.rejects(f, /ENOSPC/);
+    assert.deepEqual([await step('u1'), await step('u2'), await step('u4')], [1, undefined, 1]);
+
+    // A write queued behind a failing batch lands, and is what stays.
+    failures = 1;
+    const first = s.write({ u1: { step: 5 } });
+    const second = s.write({ u1: { step: 6 } });
+    await assert.rejects(first, /ENOSPC/);
+    await second;
+    assert.equal(await step('u1'), 6);
+
+    await s.write({ u3: { step: 7 } });
+    // A crash now: the journal is replayed as it is on disk, with nothing of the refused writes in it.
+    await crashed(s);
+    const reopened = await DurableJsonStorage.open(dir);
+    const found = await reopened.read(['u1', 'u2', 'u3', 'u4']);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(found).map(([k, v]) => [k, (v as { step: number }).step])),
+      { u1: 6, u3: 7, u4: 1 }
+    );
+    await reopened.close();
+  });
+
+  it('a snapshot rewritten while a write waits for the disk holds only what is on disk', async () => {
+    let failures = 0;
+    const s = await DurableJsonStorage.open(dir, {
+      compactAfterBytes: 1,
+      writeJournal: (fd, buffer) => {
+        if (failures-- <= 0) return writeAllSync(fd, buffer);
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      }
+    });
+    const first = s.write({ kept: { step: 1, padding: 'x'.repeat(2000) } }); // written now, then a rewrite
+    failures = 1;
+    const refused = s.write({ refused: { step: 2 } }); // waits through the rewrite, then fails
+    await first;
+    await assert.rejects(refused, /EIO/);
+    await crashed(s);
+    const reopened = await DurableJsonStorage.open(dir);
+    assert.deepEqual(Object.keys(await reopened.read(['kept', 'refused'])), ['kept']);
+    await reopened.close();
   });
 
   it('applies nothing from a batch that has one stale eTag', async () => {

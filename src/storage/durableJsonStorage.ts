@@ -21,9 +21,24 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** A journal line waiting to be written, with the item texts it sets (undefined: deleted). */
+interface PendingLine {
+  line: string;
+  changes: Array<[key: string, text: string | undefined]>;
+  waiter: Waiter;
+}
+
+/** A key with writes not yet durable: what the disk holds for it, and how many writes are pending. */
+interface InFlight {
+  durable: string | number | undefined;
+  writes: number;
+}
+
 export interface DurableJsonStorageOptions {
   /** Rewrite the snapshot once the journal is larger than this and larger than the snapshot. */
   compactAfterBytes?: number;
+  /** Writes a batch of journal lines at the file's end (tests simulate a full disk with it). */
+  writeJournal?: (fd: number, buffer: Buffer) => void;
 }
 
 /**
@@ -35,8 +50,9 @@ export interface DurableJsonStorageOptions {
  * does not grow with the number of stored users.
  */
 export class DurableJsonStorage implements Storage {
-  private pendingLines: string[] = [];
-  private pendingWaiters: Waiter[] = [];
+  private pending: PendingLine[] = [];
+  /** Keys whose latest writes are not yet durable; a failed write puts back what the disk holds. */
+  private readonly inFlight = new Map<string, InFlight>();
   private flushing: Promise<void> | null = null;
   private journalBytes = 0;
   private snapshotBytes = 0;
@@ -50,7 +66,8 @@ export class DurableJsonStorage implements Storage {
     private readonly snapshotPath: string,
     private journal: FileHandle,
     private readonly lock: DataDirLock,
-    private readonly compactAfterBytes: number
+    private readonly compactAfterBytes: number,
+    private readonly writeJournal: (fd: number, buffer: Buffer) => void
   ) {}
 
   static async open(dataDir: string, options: DurableJsonStorageOptions = {}): Promise<DurableJsonStorage> {
@@ -79,7 +96,8 @@ export class DurableJsonStorage implements Storage {
         snapshotPath,
         journal,
         lock,
-        options.compactAfterBytes ?? 16 * 1024 * 1024
+        options.compactAfterBytes ?? 16 * 1024 * 1024,
+        options.writeJournal ?? writeAllSync
       );
       storage.journalBytes = validLength;
       storage.snapshotBytes = await stat(snapshotPath).then((s) => s.size, () => 0);
@@ -133,17 +151,22 @@ export class DurableJsonStorage implements Storage {
       // The eTag goes last, where storedETag finds it without parsing the item.
       const { eTag: _previous, ...item } = changes[key] ?? {};
       const text = JSON.stringify({ ...item, eTag: randomUUID() });
+      this.track(key);
       this.items.set(key, text);
       record[key] = text;
     }
-    await this.append({ w: record });
+    await this.append({ w: record }, Object.entries(record));
   }
 
   async delete(keys: string[]): Promise<void> {
     if (!Array.isArray(keys)) throw new TypeError('Storage.delete: keys must be an array');
     this.assertOpen();
-    const removed = keys.filter((key) => this.items.delete(key));
-    if (removed.length > 0) await this.append({ d: removed });
+    const removed = keys.filter((key) => this.items.has(key));
+    for (const key of removed) {
+      this.track(key);
+      this.items.delete(key);
+    }
+    if (removed.length > 0) await this.append({ d: removed }, removed.map((key) => [key, undefined]));
   }
 
   /** Waits for every write to be on disk, rewrites the snapshot, and releases the data directory. */
@@ -159,7 +182,7 @@ export class DurableJsonStorage implements Storage {
 
   /** Resolves once everything written so far is durable. */
   async flushNow(): Promise<void> {
-    while (this.flushing || this.pendingLines.length > 0) {
+    while (this.flushing || this.pending.length > 0) {
       if (!this.flushing) this.flushing = this.flushLoop();
       await this.flushing;
     }
@@ -169,30 +192,58 @@ export class DurableJsonStorage implements Storage {
     if (this.closed) throw new Error('Storage is closed');
   }
 
-  private append(record: JournalRecord): Promise<void> {
+  private append(record: JournalRecord, changes: PendingLine['changes']): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pendingLines.push(JSON.stringify(record) + '\n');
-      this.pendingWaiters.push({ resolve, reject });
+      this.pending.push({ line: JSON.stringify(record) + '\n', changes, waiter: { resolve, reject } });
       if (!this.flushing) this.flushing = this.flushLoop();
     });
   }
 
+  /** Notes a write of `key` about to change memory ahead of the disk. */
+  private track(key: string): void {
+    let entry = this.inFlight.get(key);
+    if (!entry) this.inFlight.set(key, (entry = { durable: this.items.get(key), writes: 0 }));
+    entry.writes++;
+  }
+
+  /**
+   * A write of `key` is durable, or failed: after a failure, readers get back what the disk holds,
+   * unless a later write has replaced the failed one (it settles on its own).
+   */
+  private settle(key: string, text: string | undefined, durable: boolean): void {
+    const entry = this.inFlight.get(key)!;
+    if (durable) entry.durable = text;
+    else if (this.items.get(key) === text) {
+      if (entry.durable === undefined) this.items.delete(key);
+      else this.items.set(key, entry.durable);
+    }
+    if (--entry.writes === 0) this.inFlight.delete(key);
+  }
+
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pendingLines.length > 0) {
-        const lines = this.pendingLines;
-        const waiters = this.pendingWaiters;
-        this.pendingLines = [];
-        this.pendingWaiters = [];
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        let durable = false;
+        let failure: unknown;
         try {
-          const buffer = Buffer.from(lines.join(''), 'utf8');
+          const buffer = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
           // Written in place; the fsync, which waits for the disk, stays off this thread.
-          writeAllSync(this.journal.fd, buffer);
+          this.writeJournal(this.journal.fd, buffer);
           await this.journal.datasync();
           this.journalBytes += buffer.length;
-          waiters.forEach((w) => w.resolve());
+          durable = true;
         } catch (error) {
-          waiters.forEach((w) => w.reject(error));
+          failure = error;
+          // Part of the batch may be in the file (a disk that filled up mid-write): cut it, so the
+          // next append starts on a clean line and a restart finds nothing that was not acknowledged.
+          await this.journal.truncate(this.journalBytes).then(() => this.journal.datasync()).catch(() => undefined);
+        }
+        for (const { changes, waiter } of batch) {
+          for (const [key, text] of changes) this.settle(key, text, durable);
+          if (durable) waiter.resolve();
+          else waiter.reject(failure);
         }
         if (this.journalBytes > Math.max(this.compactAfterBytes, this.snapshotBytes)) await this.compact();
       }
@@ -201,12 +252,23 @@ export class DurableJsonStorage implements Storage {
     }
   }
 
+  /** The items as the disk holds them: writes still waiting for their journal line are left out. */
+  private durableItems(): Map<string, string | number> {
+    if (this.inFlight.size === 0) return this.items;
+    const items = new Map(this.items);
+    for (const [key, { durable }] of this.inFlight) {
+      if (durable === undefined) items.delete(key);
+      else items.set(key, durable);
+    }
+    return items;
+  }
+
   /**
    * Rewrites the snapshot from memory (durably, through lowdb), then empties the journal. A crash
    * between the two replays the old journal over the new snapshot, which only repeats writes.
    */
   private async compact(): Promise<void> {
-    this.db.data = { format: 2, items: this.items, lines: this.lines };
+    this.db.data = { format: 2, items: this.durableItems(), lines: this.lines };
     try {
       await this.db.write();
     } finally {
