@@ -21,11 +21,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import restify from 'restify';
-import { MemoryStorage, type StoreItems } from 'botbuilder';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, MemoryStorage, type StoreItems } from 'botbuilder';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createAssistant, PROJECT_ROOT, type Assistant } from '../src/assistant.js';
-import { createChannelAdapter, createStockChannelAdapter } from '../src/botAdapter.js';
+import { createChannelAdapter } from '../src/botAdapter.js';
 import { MAX_BODY_BYTES } from '../src/server.js';
 import { loadContent, type AssistantContent } from '../src/content/loadContent.js';
 import { LocalRecognizer } from '../src/recognizers/localRecognizer.js';
@@ -111,7 +111,8 @@ async function serve(kind: BotKind, dataDir: string): Promise<void> {
     // The framework's floor: restify + CloudAdapter, a bot that only echoes.
     const server = restify.createServer({ name: 'echo', handleUncaughtExceptions: false });
     server.use(restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: false }));
-    const adapter = kind === 'echo' ? createStockChannelAdapter(config) : createChannelAdapter(config);
+    // echo: botbuilder's adapter and authentication as shipped (no app id: the bench's channel is local).
+    const adapter = kind === 'echo' ? new CloudAdapter(new ConfigurationBotFrameworkAuthentication({})) : createChannelAdapter(config);
     server.post('/api/messages', async (req, res) => {
       await adapter.process(req, res, async (context) => {
         if (context.activity.type === 'message') {

@@ -2,7 +2,6 @@ import {
   CloudAdapter,
   type BotAdapter,
   ConfigurationBotFrameworkAuthentication,
-  type ConfigurationBotFrameworkAuthenticationOptions,
   type TurnContext
 } from 'botbuilder';
 import {
@@ -84,21 +83,14 @@ function appIdOf(claimsIdentity: ClaimsIdentity | undefined): string {
 
 /** The Bot Framework adapter for /api/messages: open without an app id (Emulator), authenticated with one. */
 export function createChannelAdapter(config: AppConfig): CloudAdapter {
-  return new CloudAdapter(new ReusingBotFrameworkAuthentication(authenticationOptions(config)));
-}
-
-/** botbuilder's own adapter and authentication, as shipped (the benchmark's framework floor). */
-export function createStockChannelAdapter(config: AppConfig): CloudAdapter {
-  return new CloudAdapter(new ConfigurationBotFrameworkAuthentication(authenticationOptions(config)));
-}
-
-function authenticationOptions(config: AppConfig): ConfigurationBotFrameworkAuthenticationOptions {
-  return {
-    MicrosoftAppId: config.MicrosoftAppId ?? '',
-    MicrosoftAppPassword: config.MicrosoftAppPassword ?? '',
-    MicrosoftAppType: config.MicrosoftAppType,
-    MicrosoftAppTenantId: config.MicrosoftAppTenantId ?? ''
-  };
+  return new CloudAdapter(
+    new ReusingBotFrameworkAuthentication({
+      MicrosoftAppId: config.MicrosoftAppId ?? '',
+      MicrosoftAppPassword: config.MicrosoftAppPassword ?? '',
+      MicrosoftAppType: config.MicrosoftAppType,
+      MicrosoftAppTenantId: config.MicrosoftAppTenantId ?? ''
+    })
+  );
 }
 
 export interface TurnErrorDeps {
