@@ -74,8 +74,8 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       if (value) return { kind: 'step', choice: 'done', value };
     }
     if (expect.collects === 'signInOption') {
-      // "GCKey", or a sentence naming one: "sign-in partner through our bank".
-      const option = words.match(text, SIGN_IN_OPTIONS) ?? words.statement(text, SIGN_IN_OPTIONS);
+      // "GCKey", or a sentence naming one: "sign-in partner through our bank". "GCKey?" asks about it.
+      const option = (text.trim().endsWith('?') ? undefined : words.match(text, SIGN_IN_OPTIONS)) ?? words.statement(text, SIGN_IN_OPTIONS);
       if (option) return { kind: 'step', choice: option === 'undecided' ? 'later' : 'done', value: option };
     }
     const choice = words.match(text, ['more', 'skip', 'later', 'done']) as StepChoice | undefined;

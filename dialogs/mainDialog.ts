@@ -175,7 +175,11 @@ export class MainDialog extends ComponentDialog {
     }
     if (dc.activeDialog) {
       // A question we could not place: say so (with the closest topics), then the open question again.
-      if (this.deps.content.answerWords.asks(text) && !recognition.offTopic) {
+      // At a step also a sentence or an off-topic question ("how long does all this take"); a few words
+      // that are no answer ("donee") get the step's hint, and the first questions explain themselves.
+      const asks = this.deps.content.answerWords.asks(text);
+      const atStep = openStepId(dc) !== undefined;
+      if ((asks && !recognition.offTopic) || (atStep && (asks || text.trim().split(/\s+/).length >= 4))) {
         await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
         return this.reprompt(dc);
       }
@@ -375,7 +379,8 @@ export class MainDialog extends ComponentDialog {
         return dc.activeDialog ? this.reprompt(dc) : this.sendMenu(dc);
       case 'thanks':
         await dc.context.sendActivity(this.t(language, 'thanks.reply'));
-        return;
+        // At a step, its buttons again: the checklist goes on where it was.
+        return dc.activeDialog ? this.reprompt(dc) : undefined;
       case 'goodbye':
         // The open step stays open for when they come back.
         await dc.context.sendActivity(this.t(language, 'goodbye.reply'));

@@ -39,6 +39,12 @@ export function readUserInput(activity: Partial<Activity>): UserInput {
 export const AnswerWordsFile = z.record(z.string(), z.object({ en: z.array(z.string()), fr: z.array(z.string()) }));
 export type AnswerWordsFile = z.infer<typeof AnswerWordsFile>;
 
+/** A message read clause by clause (folded). */
+interface Clauses {
+  stated: string[];
+  asked: string[];
+}
+
 /** Typed answers to the assistant's own questions: "done", "c'est fait", "non"… */
 export class AnswerWords {
   private readonly sets = new Map<string, Set<string>>();
@@ -104,40 +110,51 @@ export class AnswerWords {
    * negated elsewhere in its clause does not count, and a message that matches two kinds answers nothing.
    */
   statement<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const { stated, asked } = this.clausesOf(text);
+    // "We bank with TD, does that work for Sign-In Partner?": the statement is the question's premise.
+    if (asked.some((folded) => kinds.some((kind) => this.phraseIn(folded, kind)))) return undefined;
     const found = new Set<Kind>();
-    for (const folded of this.clausesOf(text)) {
+    for (const folded of stated) {
       for (const kind of kinds) if (this.phraseIn(folded, kind)) found.add(kind);
     }
     return found.size === 1 ? [...found][0] : undefined;
   }
 
-  /** The message's stated clauses, kept for the last message read: a turn reads one message for several kinds. */
-  private lastClauses?: { text: string; clauses: string[] };
+  /** The message's clauses, kept for the last message read: a turn reads one message for several kinds. */
+  private lastClauses?: { text: string; clauses: Clauses };
 
-  private clausesOf(text: string): string[] {
-    if (this.lastClauses?.text !== text) this.lastClauses = { text, clauses: [...this.statedClauses(text)] };
+  private clausesOf(text: string): Clauses {
+    if (this.lastClauses?.text !== text) this.lastClauses = { text, clauses: this.readClauses(text) };
     return this.lastClauses.clauses;
   }
 
   /**
-   * The folded clauses of the message that state something: a sentence that opens with a question
-   * word is left out, and so is the last clause of one that ends with "?" ("we're registered, what
-   * now?" keeps "we're registered"; "Maria, our controller, is going to be the BAM" is kept whole).
+   * The folded clauses of the message, those that state something and those that ask. A sentence that
+   * opens with a question word asks, so does the last clause of one that ends with "?", and so does a
+   * later clause that opens with a question ("we bank with TD, does that work…"). "We're registered,
+   * what now?" states "we're registered"; "Maria, our controller, is going to be the BAM" is stated
+   * whole. A message that opens with a question states nothing, whatever follows ("can I use a
+   * Sign-In Partner? we bank with Chase").
    */
-  private *statedClauses(text: string): Generator<string> {
+  private readClauses(text: string): Clauses {
+    const stated: string[] = [];
+    const asked: string[] = [];
     let first = true;
     for (const sentence of text.split(/(?<=[.!?;\n])/)) {
       const clauses = sentence.split(',').map((c) => foldText(c)).filter(Boolean);
       if (clauses.length === 0) continue;
-      const asks = this.startsWithAny(clauses[0]!, 'question-first') || (clauses.length === 1 && sentence.trim().endsWith('?'));
-      // A message that opens with a question is a question, whatever it says after it ("can I use a
-      // Sign-In Partner? we bank with Chase"; "what counts as based in Canada? we have a warehouse in Ontario").
-      if (first && asks) return;
+      const endsAsking = sentence.trim().endsWith('?');
+      if (this.startsWithAny(clauses[0]!, 'question-first') || (clauses.length === 1 && endsAsking)) {
+        if (first) return { stated: [], asked: [foldText(text)] };
+        asked.push(...clauses);
+        continue;
+      }
       first = false;
-      if (asks) continue;
-      if (sentence.trim().endsWith('?')) clauses.pop();
-      yield* clauses;
+      const last = endsAsking ? clauses.pop() : undefined;
+      for (const clause of clauses) (this.startsWithAny(clause, 'question-inside') ? asked : stated).push(clause);
+      if (last !== undefined) asked.push(last);
     }
+    return { stated, asked };
   }
 
   /**
@@ -147,7 +164,7 @@ export class AnswerWords {
    */
   settlesStep(text: string, stepId: string): boolean {
     if (this.hasAny(foldText(text), 'problem')) return false;
-    for (const folded of this.clausesOf(text)) {
+    for (const folded of this.clausesOf(text).stated) {
       if (this.hasAny(folded, `step.${stepId}.topic`) && this.hasAny(folded, 'completion') && !this.hasAny(folded, 'negation') && !this.aboutAnotherStep(folded, stepId)) return true;
     }
     return false;

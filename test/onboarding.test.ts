@@ -845,6 +845,55 @@ describe('Guided onboarding over HTTP', function () {
     assert.doesNotMatch(bot.logs.join(''), /871 ?000 ?006/);
   });
 
+  it('at the sign-in step, a question about an option is answered, not taken as the choice', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.say("it's me, I own the company, my wife can be backup");
+    for (const text of ['whats a gckey', 'gckey?', 'we bank with TD, does that work for sign in partner', 'we bank with Chase in the US, can we use the sign in partner option?']) {
+      const r = await c.say(text);
+      assert.doesNotMatch(visibleText(r), /is done/, text);
+      assert.match(visibleText(r), /GCKey or Sign-In Partner, which should I use\?/, text);
+    }
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done', 'the owner naming themselves and a backup settles the BAM step');
+    assert.equal(progress!.steps['choose-sign-in-option'], undefined);
+    assert.equal(progress!.values.signInOption, undefined);
+    const r = await c.say("we'll use GCKey");
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/);
+  });
+
+  it('"on continue" / "I want to continue" go on with the checklist; questions at a step are not met with the buttons\' names', async () => {
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    let r = await fr.say('on continue');
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
+    assert.doesNotMatch(visibleText(r), /j'arrête/i);
+    r = await fr.say('et ca prend combien de temps?');
+    assert.match(visibleText(r), /Je ne suis pas certain d'avoir compris/);
+    assert.doesNotMatch(visibleText(r), /Choisissez \*\*C'est fait\*\*/);
+    assert.ok(buttons(r).some((b) => b.title === "C'est fait"), 'the step is offered again');
+    r = await fr.say("c'est beau");
+    assert.ok(buttons(r).some((b) => b.title === "C'est fait"));
+    assert.doesNotMatch(visibleText(r), /Choisissez \*\*C'est fait\*\*/);
+    const en = bot.conversation();
+    await en.say('start');
+    await answerProfile(en, true, true, true);
+    r = await en.say('I want to continue');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    r = await en.say('how long does all this take');
+    assert.match(visibleText(r), /I'm not sure I understood/);
+    r = await en.say("ok thanks, that's helpful");
+    assert.match(visibleText(r), /You're welcome/);
+    assert.ok(buttons(r).some((b) => b.title === 'Done'), 'thanks at a step shows the step again');
+  });
+
+  it('says that Sign-In Partners are Canadian banks, so a company without one uses GCKey', async () => {
+    const r = await bot.conversation().say('can a US company use a Sign-In Partner? we only bank in the US');
+    assert.match(visibleText(r), /participating \*\*Canadian\*\* banks and credit unions/);
+  });
+
   it('"cancel" with nothing under way says so once, and the menu asks what to do, in both languages', async () => {
     const question = { en: 'What would you like to do?', fr: 'Que voulez-vous faire?' };
     for (const [locale, text, language] of [['en-CA', 'cancel', 'en'], ['fr-CA', 'annuler', 'fr']] as const) {
