@@ -231,6 +231,15 @@ describe('Answering questions over HTTP', () => {
     const also = cards.find((c) => c.includes('Vous avez aussi demandé'));
     assert.ok(also, 'a "you also asked" card');
     assert.match(also, /"entryId":"security-amount"/);
+    // Context around a question is not a second question ("He set himself up as BAM."), and neither is a
+    // question read too weakly to be sure of ("Can I just add CBSA as a payee…?").
+    for (const text of [
+      'Our owner registered last month. He set himself up as BAM. Should I be a PAM or an Editor if all I do is pay and reconcile?',
+      'Ok and we pay everything through RBC online banking. Can I just add CBSA as a payee like I do for the CRA? What account number do I put in?'
+    ]) {
+      const replies = await bot.conversation().say(text);
+      assert.doesNotMatch(visibleText(replies), /You also asked/, text);
+    }
   });
 
   it('meets frustration with sympathy and the way forward, and still answers a question asked with it', async () => {

@@ -889,6 +889,20 @@ describe('Guided onboarding over HTTP', function () {
     assert.ok(buttons(r).some((b) => b.title === 'Done'), 'thanks at a step shows the step again');
   });
 
+  it('a value the step cannot take is explained with the step\'s buttons under it', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await answerProfile(c, true, true, true);
+    await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
+    let r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done' });
+    assert.match(visibleText(r), /Please pick GCKey, Sign-In Partner or “Not decided yet” before marking this step done/);
+    assert.ok(buttons(r).some((b) => b.title === 'GCKey'), buttons(r).map((b) => b.title).join(' | '));
+    await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
+    r = await c.say('12345678');
+    assert.match(visibleText(r), /has exactly 9 digits, for example 123456782, and what you entered has 8/);
+    assert.ok(buttons(r).some((b) => b.title === 'Done'), buttons(r).map((b) => b.title).join(' | '));
+  });
+
   it('says that Sign-In Partners are Canadian banks, so a company without one uses GCKey', async () => {
     const r = await bot.conversation().say('can a US company use a Sign-In Partner? we only bank in the US');
     assert.match(visibleText(r), /participating \*\*Canadian\*\* banks and credit unions/);

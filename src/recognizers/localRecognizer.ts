@@ -76,6 +76,11 @@ function editDistance(a: string, b: string, max: number): number {
  * (abbreviations and synonyms folded by the lexicon, typos corrected against the vocabulary) and of
  * character trigrams, and each label is scored by its nearest phrasings and its centroid.
  */
+/** A part of a message that asks: it ends with "?" or was split off at "and how…" / "et combien…". */
+const ASKING_PART = /\?\s*$|^(?:and|also|et|aussi)\s/i;
+/** How sure a reading of another part must be before the bot says "you also asked" it. */
+const ALSO_ASKED_MIN_SCORE = 0.55;
+
 export class LocalRecognizer implements UtteranceRecognizer {
   private readonly examples: Example[] = [];
   private readonly centroids = new Map<string, SparseVector>();
@@ -219,7 +224,9 @@ export class LocalRecognizer implements UtteranceRecognizer {
       const r = this.recognizeOne(part);
       const top = r.candidates[0];
       if (r.decision === 'none' || !top || top.kind === 'command') continue;
-      if (r.decision === 'answer') answered.push(top);
+      // Offered as "you also asked" only when that part is a question, clearly placed: "He set himself
+      // up as BAM." is context, and a weak reading of a real question would answer one not asked.
+      if (r.decision === 'answer' && top.score >= ALSO_ASKED_MIN_SCORE && ASKING_PART.test(part)) answered.push(top);
       if (top.score > (best.decision === 'none' ? 0 : best.candidates[0]?.score ?? 0)) best = r;
     }
     const bestId = best.decision === 'none' ? undefined : best.candidates[0]?.id;
