@@ -39,11 +39,14 @@ function stepButtons(stepId: string, lang: Language, text: UiText, signInOptions
  * The reminder when a message answers nothing: what to choose, with the step's buttons, since the card
  * that has them may be far up the conversation. At the sign-in step the buttons are the options.
  */
-export function stepReminderCard(input: { stepId: string; collects: StepValueKind; language: Language; text: UiText }, memo?: CardMemo): Attachment {
+export function stepReminderCard(
+  input: { stepId: string; collects: StepValueKind; language: Language; text: UiText; /** Said instead of the reminder (what was wrong with a value). */ explanation?: string },
+  memo?: CardMemo
+): Attachment {
   const { stepId, collects, language, text } = input;
   const signIn = collects === 'signInOption';
   const buttons = stepButtons(stepId, language, text, signIn ? SignInOption.options.filter((o) => o !== 'undecided') : []);
-  return choicesCard({ language, text: text.t(language, signIn ? 'step.retrySignIn' : 'step.retry'), buttons }, memo);
+  return choicesCard({ language, text: input.explanation ?? text.t(language, signIn ? 'step.retrySignIn' : 'step.retry'), buttons }, memo);
 }
 
 /** One onboarding step: what to do, why, what done means, the official link, and the four answers. */

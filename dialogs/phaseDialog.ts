@@ -106,10 +106,10 @@ export class PhaseDialog extends WaterfallDialog {
     if (check.ok) return true;
     const kept = check.keep;
     if (kept) await this.deps.progress.update(user, (p) => keepValue(p, kept));
-    await pc.context.sendActivity(this.deps.content.text.t(language, check.messageKey, check.vars));
-    // The prompt does not ask again once something was said this turn: the step's buttons go with the message.
+    // What is wrong, with the step's buttons under it (the prompt does not ask again once this turn has replied).
+    const explanation = this.deps.content.text.t(language, check.messageKey, check.vars);
     await pc.context.sendActivity(
-      MessageFactory.attachment(stepReminderCard({ stepId: expect.stepId, collects: expect.collects, language, text: this.deps.content.text }, this.deps.cards))
+      MessageFactory.attachment(stepReminderCard({ stepId: expect.stepId, collects: expect.collects, language, text: this.deps.content.text, explanation }))
     );
     return false;
   }

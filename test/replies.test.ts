@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { CardFactory, MessageFactory, TestAdapter, type Activity, type TurnContext } from 'botbuilder';
 import { OneMessagePerTurn } from '../src/middleware/oneMessagePerTurn.js';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
-import { answerProfile, visibleText, type ChannelActivity } from './support/standInChannel.js';
+import { answerProfile, buttons, visibleText, type ChannelActivity } from './support/standInChannel.js';
 
 const card = (title: string, filler = '') =>
   CardFactory.adaptiveCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: title }, { type: 'TextBlock', text: filler }] });
@@ -101,7 +101,7 @@ describe('replies: one message per turn, through the channel', () => {
     assert.equal(again!.content.body[1].text, cardsOf(step).at(-1)!.content.body[1].text);
   });
 
-  it('an invalid value gets its explanation only, not the step card again', async () => {
+  it('an invalid value gets its explanation and the step\'s buttons, not the step card again', async () => {
     const c = bot.conversation();
     await c.say('start');
     await answerProfile((data) => c.click(data), { resident: true, broker: true, rm: true });
@@ -111,7 +111,8 @@ describe('replies: one message per turn, through the channel', () => {
     const wrong = await c.say('123456789');
     assert.equal(wrong.length, 1);
     assert.match(visibleText(wrong), /doesn't pass the BN9 check digit/);
-    assert.equal(cardsOf(wrong).length, 0);
+    assert.doesNotMatch(visibleText(wrong), /Have your CRA business number/i, 'not the step card again');
     assert.doesNotMatch(visibleText(wrong), /Please choose/, 'no generic retry hint on top of the explanation');
+    assert.deepEqual(buttons(wrong).map((b) => b.title), ['Done', 'Not yet, remind me later', 'Tell me more', 'Skip']);
   });
 });
