@@ -224,6 +224,13 @@ describe('Answering questions over HTTP', () => {
     assert.doesNotMatch(visibleText(r), /I can't sign in/);
   });
 
+  it('does not offer a command as a guess for a longer message that only contains one of its words', async () => {
+    for (const [locale, text] of [['fr-CA', 'Est-ce que le courtier peut continuer à payer pour nous?'], ['fr-CA', 'on a seulement une banque française, est-ce que ca marche?']] as const) {
+      const r = await bot.conversation({ locale }).say(text);
+      assert.ok(!buttons(r).some((b) => b.data?.action === 'command' && b.data.command !== 'talk_to_expert'), `${text}: ${buttons(r).map((b) => b.title).join(' | ')}`);
+    }
+  });
+
   it('answers one of two questions in a message and offers the other as a button', async () => {
     const r = await bot.conversation({ locale: 'fr-CA' }).say('comment déléguer à mon courtier et combien coûte la garantie?');
     assert.match(visibleText(r), /Comment déléguer des pouvoirs à mon courtier/);
