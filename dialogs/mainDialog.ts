@@ -442,12 +442,13 @@ export class MainDialog extends ComponentDialog {
     if (recognition.decision === 'answer' || !lastTopic || text.split(/\s+/).length > FOLLOW_UP_MAX_WORDS) return recognition;
     const entry = this.deps.content.knowledge.find((e) => e.id === lastTopic);
     if (!entry) return recognition;
-    // Off-topic on its own ("tell me a joke") stays off-topic unless it picks up a word of the answer just
-    // given; a follow-up of question words only ("by when?", "and then?") has nothing else to go on.
+    // Read with the last topic only what picks up a word of the answer just given, or has nothing else
+    // to go on (question words only: "by when?", "and then?"). A message on another topic ("wat is soa"
+    // after a GCKey answer) or off-topic ("tell me a joke") is read alone.
     const shared = (t: string) => t.length >= 3 && !this.deps.content.answerWords.match(t, ['question-first']) && this.wordsOf(entry).has(t);
     const tokens = this.deps.content.lexicon.contentTokens(text);
     const onlyAsks = this.deps.content.answerWords.asks(text) && tokens.every((t) => this.deps.content.answerWords.match(t, ['question-first']));
-    if (recognition.offTopic && !onlyAsks && !tokens.some(shared)) return recognition;
+    if (!onlyAsks && !tokens.some(shared)) return recognition;
     const together = await this.deps.recognizer.recognize(`${entry[language].title} ${text}`, language);
     const top = together.candidates[0];
     if (together.decision !== 'answer' || top?.kind !== 'entry') return recognition;

@@ -272,6 +272,11 @@ describe('Answering questions over HTTP', () => {
     assert.ok(buttons(r).some((b) => b.data?.action === 'answer' && b.data.entryId === 'cad-deadlines'), buttons(r).map((b) => b.title).join(' | '));
     r = await c.say('tell me a joke');
     assert.match(visibleText(r), /not sure I understood/);
+    // Another topic, even misspelt, is read on its own, not as more about the last one.
+    await c.say('what is a gckey');
+    r = await c.say('wat is soa');
+    assert.ok(buttons(r).some((b) => b.data?.entryId === 'statement-of-account'), buttons(r).map((b) => b.title).join(' | '));
+    assert.ok(!buttons(r).some((b) => b.data?.entryId === 'personal-gckey-not-shared'), buttons(r).map((b) => b.title).join(' | '));
     r = await c.say('who won the hockey game');
     assert.match(visibleText(r), /not sure I understood/);
   });
