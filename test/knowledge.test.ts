@@ -224,6 +224,11 @@ describe('Answering questions over HTTP', () => {
     assert.doesNotMatch(visibleText(r), /I can't sign in/);
   });
 
+  it('answers a topic wrapped in "I want to understand…"', async () => {
+    const r = await bot.conversation().say('I want to understand the statement of account.');
+    assert.match(visibleText(r), /What is the Statement of Account \(SOA\) and where do I see it\?/);
+  });
+
   it('does not offer a command as a guess for a longer message that only contains one of its words', async () => {
     for (const [locale, text] of [['fr-CA', 'Est-ce que le courtier peut continuer à payer pour nous?'], ['fr-CA', 'on a seulement une banque française, est-ce que ca marche?']] as const) {
       const r = await bot.conversation({ locale }).say(text);
