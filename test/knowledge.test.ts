@@ -227,6 +227,7 @@ describe('Answering questions over HTTP', () => {
   it('answers a topic wrapped in "I want to understand…"', async () => {
     const r = await bot.conversation().say('I want to understand the statement of account.');
     assert.match(visibleText(r), /What is the Statement of Account \(SOA\) and where do I see it\?/);
+    assert.doesNotMatch(visibleText(r), /Did you mean|not sure I understood/, 'answered, not guessed');
   });
 
   it('does not offer a command as a guess for a longer message that only contains one of its words', async () => {
