@@ -85,7 +85,7 @@ export class PhaseDialog extends WaterfallDialog {
       stepCard({
         planned: target,
         total: planned.length,
-        notes: this.deps.plan.notesFor(target.step, progress?.profile, language),
+        notes: this.deps.plan.notesFor(target.step, progress, language),
         language,
         text: t,
         currentValue: target.step.collects === 'signInOption' ? progress?.values.signInOption : undefined

@@ -903,6 +903,24 @@ describe('Guided onboarding over HTTP', function () {
     assert.ok(buttons(r).some((b) => b.title === 'Done'), buttons(r).map((b) => b.title).join(' | '));
   });
 
+  it('warns a non-resident at the registration step while their business number step is not done', async () => {
+    const note = /As a non-resident importer, registration fails without a BN9 from CRA/;
+    for (const bnChoice of ['skip', 'done'] as const) {
+      const c = bot.conversation();
+      await c.say('start');
+      let r = await answerProfile(c, false, true, false);
+      for (let i = 0; i < 10; i++) {
+        const done = buttons(r).find((b) => b.data?.action === 'step' && b.data.choice === 'done')!.data!;
+        if (done.stepId === 'register-business') break;
+        const value = done.stepId === 'choose-sign-in-option' ? 'gckey' : done.stepId === 'get-business-number' ? '123456782' : undefined;
+        r = await c.click(done.stepId === 'get-business-number' ? { ...done, choice: bnChoice, value } : { ...done, ...(value ? { value } : {}) });
+      }
+      assert.equal(stepTitle(r), 'Register your business in the portal');
+      if (bnChoice === 'skip') assert.match(visibleText(r), note);
+      else assert.doesNotMatch(visibleText(r), note);
+    }
+  });
+
   it('says that Sign-In Partners are Canadian banks, so a company without one uses GCKey', async () => {
     const r = await bot.conversation().say('can a US company use a Sign-In Partner? we only bank in the US');
     assert.match(visibleText(r), /participating \*\*Canadian\*\* banks and credit unions/);

@@ -79,6 +79,11 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
       }
     }
   }
+  for (const step of plan.phases.flatMap((p) => p.steps)) {
+    for (const note of step.notes) {
+      if (note.unlessDone && !stepIds.has(note.unlessDone)) throw new ContentError(`onboarding plan: a note of step "${step.id}" waits for unknown step "${note.unlessDone}"`);
+    }
+  }
 
   const text = new UiText({
     en: await readYaml(join(dir, 'strings', 'en.yaml'), UiStringsFile),

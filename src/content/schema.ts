@@ -169,8 +169,8 @@ export const OnboardingStepDefinition = z
     appliesWhen: ProfileCondition.optional(),
     /** A business already registered in the portal has done this step ("we registered in 2022"). */
     doneOnceRegistered: z.boolean().default(false),
-    /** Extra advice shown when the profile matches. */
-    notes: z.array(z.object({ when: ProfileCondition, text: localizedText }).strict()).default([])
+    /** Extra advice shown when the profile matches, and (`unlessDone`) while another step is not done yet. */
+    notes: z.array(z.object({ when: ProfileCondition, unlessDone: z.string().min(1).optional(), text: localizedText }).strict()).default([])
   })
   .strict();
 export type OnboardingStepDefinition = z.infer<typeof OnboardingStepDefinition>;

@@ -70,8 +70,10 @@ export class OnboardingPlan {
     return this.stepsFor(profile).find((p) => p.step.id === stepId);
   }
 
-  notesFor(step: OnboardingStepDefinition, profile: ImporterProfile | undefined, language: Language): string[] {
-    return step.notes.filter((n) => matches(n.when, profile)).map((n) => n.text[language]);
+  notesFor(step: OnboardingStepDefinition, progress: OnboardingProgress | undefined, language: Language): string[] {
+    return step.notes
+      .filter((n) => matches(n.when, progress?.profile) && (!n.unlessDone || progress?.steps[n.unlessDone]?.status !== 'done'))
+      .map((n) => n.text[language]);
   }
 
   summary(progress: OnboardingProgress | undefined): PlanSummary {
