@@ -38,9 +38,9 @@ export type DrawQuestion = (context: TurnContext, expect: AnswerExpectation, isR
 
 const SIGN_IN_OPTIONS = SignInOption.options;
 
-const IDENTIFIER_ATTEMPT = /^[\d\s-]*\d[\d\s-]*(?:[a-z]{2}[\s-]*\d[\d\s-]*)?$/i;
+const IDENTIFIER_ATTEMPT = /^[\d\s.-]*\d[\d\s.-]*(?:[a-z]{2}[\s.-]*\d[\d\s.-]*)?$/i;
 /** A number inside a sentence ("my BN is 123 456 782"), maybe followed by RM and more digits. */
-const IDENTIFIER_IN_TEXT = /\d[\d\s-]*\d(?:[\s-]*[a-z]{2}[\s-]*\d[\d\s-]*\d)?/gi;
+const IDENTIFIER_IN_TEXT = /\d(?:[\d\s-]|\.(?=\d))*\d(?:[\s.-]*[a-z]{2}[\s.-]*\d[\d\s.-]*\d)?/gi;
 
 /**
  * The number a person typed at a step that collects one: the whole message when it is only a number
@@ -83,6 +83,8 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
     const stated =
       words.statement(text, [`step.${expect.stepId}.done`, `step.${expect.stepId}.later`]) ?? words.statement(text, ['step.any.done', 'step.any.later']);
     if (stated) return { kind: 'step', choice: stated.endsWith('.done') ? 'done' : 'later' };
+    const said = words.clauseSays(text, ['done', 'later'] as const);
+    if (said) return { kind: 'step', choice: said };
     return words.settlesStep(text, expect.stepId) ? { kind: 'step', choice: 'done' } : undefined;
   }
   if (action) {

@@ -120,6 +120,18 @@ export class AnswerWords {
     return found.size === 1 ? [...found][0] : undefined;
   }
 
+  /**
+   * The one kind among `kinds` that a stated clause says in so many words ("got the daily notices ready,
+   * done" → done): a clause equal to one of its words. None when clauses say different kinds.
+   */
+  clauseSays<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const found = new Set<Kind>();
+    for (const clause of this.clausesOf(text).stated) {
+      for (const kind of kinds) if (this.sets.get(kind)?.has(clause)) found.add(kind);
+    }
+    return found.size === 1 ? [...found][0] : undefined;
+  }
+
   /** The message's clauses, kept for the last message read: a turn reads one message for several kinds. */
   private lastClauses?: { text: string; clauses: Clauses };
 

@@ -895,7 +895,8 @@ describe('Guided onboarding over HTTP', function () {
     await answerProfile(c, true, true, true);
     await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
     let r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done' });
-    assert.match(visibleText(r), /Please pick GCKey, Sign-In Partner or “Not decided yet” before marking this step done/);
+    assert.match(visibleText(r), /Please pick GCKey or Sign-In Partner before marking this step done, or choose \*\*Not yet\*\*/);
+    assert.ok(buttons(r).some((b) => b.title === "Not yet, remind me later"), "the button the message names is there");
     assert.ok(buttons(r).some((b) => b.title === 'GCKey'), buttons(r).map((b) => b.title).join(' | '));
     await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
     r = await c.say('12345678');
@@ -919,6 +920,34 @@ describe('Guided onboarding over HTTP', function () {
       if (bnChoice === 'skip') assert.match(visibleText(r), note);
       else assert.doesNotMatch(visibleText(r), note);
     }
+  });
+
+  it('reads typed answers as people type them: a dotted BN9, "…, done", "did that already", and not "ok" as yes', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await c.say('yes');
+    let r = await c.say('ok');
+    assert.match(visibleText(r), /Do you use a customs broker\?/, '"ok" does not answer a yes/no question');
+    await c.say('yes');
+    await c.say('yes');
+    r = await c.say('ok sounds good');
+    assert.doesNotMatch(visibleText(r), /Hello!/);
+    await c.say("i'm the bam");
+    await c.say('we will use gckey');
+    r = await c.say('123.456.782');
+    assert.match(visibleText(r), /Noted: ••••••782/);
+    await c.click({ action: 'step', stepId: 'get-program-account', choice: 'done' });
+    r = await c.say('got the daily notices ready, done');
+    assert.match(visibleText(r), /“Get ready for the affinity questions” is done/);
+    r = await c.say('did that already last year');
+    assert.match(visibleText(r), /“Sign in and create your personal profile” is done/);
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    await answerProfile(fr, true, true, true);
+    r = await fr.say('je suis le GCE');
+    assert.match(visibleText(r), /est faite|est fait|✓/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
   });
 
   it('says that Sign-In Partners are Canadian banks, so a company without one uses GCKey', async () => {

@@ -10,7 +10,7 @@ export type SignInOption = z.infer<typeof SignInOption>;
 /** The 9-digit CRA business number; the last digit is a Luhn check digit. */
 export const BusinessNumber = z
   .string()
-  .transform((s) => s.replace(/[\s-]/g, ''))
+  .transform((s) => s.replace(/[\s.-]/g, ''))
   .refine((s) => /^\d{9}$/.test(s), { message: 'bn9.format' })
   .refine((s) => luhnValid(s), { message: 'bn9.checkDigit' });
 export type BusinessNumber = z.infer<typeof BusinessNumber>;
@@ -18,7 +18,7 @@ export type BusinessNumber = z.infer<typeof BusinessNumber>;
 /** BN15: BN9 + "RM" + 4 digits, e.g. 123456782RM0001. */
 export const ProgramAccountNumber = z
   .string()
-  .transform((s) => s.replace(/[\s-]/g, '').toUpperCase())
+  .transform((s) => s.replace(/[\s.-]/g, '').toUpperCase())
   .refine((s) => /^\d{9}[A-Z]{2}\d{4}$/.test(s), { message: 'bn15.format' })
   .refine((s) => s.slice(9, 11) === 'RM', { message: 'bn15.notRm' })
   .refine((s) => luhnValid(s.slice(0, 9)), { message: 'bn15.checkDigit' });
@@ -27,9 +27,9 @@ export type ProgramAccountNumber = z.infer<typeof ProgramAccountNumber>;
 /** Any CRA program account number (BN15): the BN9, a program's two letters (RM, RT, RP…), four digits. */
 const ANY_PROGRAM_ACCOUNT = /^(\d{9})[A-Z]{2}\d{4}$/i;
 
-/** The BN9 at the start of a program account number, spaced or dashed as people write it; else undefined. */
+/** The BN9 at the start of a program account number, spaced, dashed or dotted as people write it; else undefined. */
 export function businessNumberInProgramAccount(raw: string): string | undefined {
-  return ANY_PROGRAM_ACCOUNT.exec(raw.replace(/[\s-]/g, ''))?.[1];
+  return ANY_PROGRAM_ACCOUNT.exec(raw.replace(/[\s.-]/g, ''))?.[1];
 }
 
 export function luhnValid(digits: string): boolean {
