@@ -35,14 +35,20 @@ function stepButtons(stepId: string, lang: Language, text: UiText, signInOptions
   ];
 }
 
+export interface StepReminderInput {
+  stepId: string;
+  collects: StepValueKind;
+  language: Language;
+  text: UiText;
+  /** Said instead of the reminder: what was wrong with a value. */
+  explanation?: string;
+}
+
 /**
  * The reminder when a message answers nothing: what to choose, with the step's buttons, since the card
  * that has them may be far up the conversation. At the sign-in step the buttons are the options.
  */
-export function stepReminderCard(
-  input: { stepId: string; collects: StepValueKind; language: Language; text: UiText; /** Said instead of the reminder (what was wrong with a value). */ explanation?: string },
-  memo?: CardMemo
-): Attachment {
+export function stepReminderCard(input: StepReminderInput, memo?: CardMemo): Attachment {
   const { stepId, collects, language, text } = input;
   const signIn = collects === 'signInOption';
   const buttons = stepButtons(stepId, language, text, signIn ? SignInOption.options.filter((o) => o !== 'undecided') : []);

@@ -28,9 +28,9 @@ import { scrubQuestion } from '../src/insights/insightsLog.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export const MAIN_DIALOG = 'main';
-/** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
 /** Longer messages are not offered commands as "did you mean" guesses. */
 const COMMAND_GUESS_MAX_WORDS = 4;
+/** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
 const FOLLOW_UP_MAX_WORDS = 8;
 /** "Go to step 7", "step 7", "étape 3", "aller à l'étape 3": a whole message naming a step by number. */
 const STEP_NUMBER = /^(?:(?:please\s+)?(?:go\s+(?:back\s+)?to|open|show(?:\s+me)?|take\s+me\s+to|aller\s+à|va\s+à|allez\s+à|ouvrir|montre(?:-moi)?|reprendre)\s+)?(?:the\s+|l['’]\s*)?(?:step|étape|etape)\s*(?:n[o°º]\.?\s*|#\s*)?(\d{1,2})\s*[.!?]?$/i;
@@ -173,7 +173,8 @@ export class MainDialog extends ComponentDialog {
     }
     // Commands are short ("stop", "français"): a longer message that merely contains one of their words
     // ("can the broker continue to pay for us?") is not offered them as a guess.
-    const guesses = text.trim().split(/\s+/).length > COMMAND_GUESS_MAX_WORDS ? recognition.candidates.filter((c) => c.kind !== 'command') : recognition.candidates;
+    const wordCount = text.trim().split(/\s+/).length;
+    const guesses = wordCount > COMMAND_GUESS_MAX_WORDS ? recognition.candidates.filter((c) => c.kind !== 'command') : recognition.candidates;
     if (recognition.decision === 'clarify' && guesses.length > 0) {
       await this.deps.responder.sendClarify(dc.context, guesses, info.language, (name) => this.commandTitle(info.language, name));
       return;
@@ -184,7 +185,7 @@ export class MainDialog extends ComponentDialog {
       // that are no answer ("donee") get the step's hint, and the first questions explain themselves.
       const asks = this.deps.content.answerWords.asks(text);
       const atStep = openStepId(dc) !== undefined;
-      if ((asks && !recognition.offTopic) || (atStep && (asks || text.trim().split(/\s+/).length >= 4))) {
+      if ((asks && !recognition.offTopic) || (atStep && (asks || wordCount >= 4))) {
         await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
         return this.reprompt(dc);
       }

@@ -39,6 +39,13 @@ export function readUserInput(activity: Partial<Activity>): UserInput {
 export const AnswerWordsFile = z.record(z.string(), z.object({ en: z.array(z.string()), fr: z.array(z.string()) }));
 export type AnswerWordsFile = z.infer<typeof AnswerWordsFile>;
 
+/** The one kind some clause says (`says`); none when no clause does, or clauses say different kinds. */
+function onlyKind<Kind extends string>(clauses: readonly string[], kinds: readonly Kind[], says: (clause: string, kind: Kind) => boolean): Kind | undefined {
+  const found = new Set<Kind>();
+  for (const clause of clauses) for (const kind of kinds) if (says(clause, kind)) found.add(kind);
+  return found.size === 1 ? [...found][0] : undefined;
+}
+
 /** A message read clause by clause (folded). */
 interface Clauses {
   stated: string[];
@@ -113,11 +120,7 @@ export class AnswerWords {
     const { stated, asked } = this.clausesOf(text);
     // "We bank with TD, does that work for Sign-In Partner?": the statement is the question's premise.
     if (asked.some((folded) => kinds.some((kind) => this.phraseIn(folded, kind)))) return undefined;
-    const found = new Set<Kind>();
-    for (const folded of stated) {
-      for (const kind of kinds) if (this.phraseIn(folded, kind)) found.add(kind);
-    }
-    return found.size === 1 ? [...found][0] : undefined;
+    return onlyKind(stated, kinds, (clause, kind) => this.phraseIn(clause, kind));
   }
 
   /**
@@ -125,11 +128,7 @@ export class AnswerWords {
    * done" → done): a clause equal to one of its words. None when clauses say different kinds.
    */
   clauseSays<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
-    const found = new Set<Kind>();
-    for (const clause of this.clausesOf(text).stated) {
-      for (const kind of kinds) if (this.sets.get(kind)?.has(clause)) found.add(kind);
-    }
-    return found.size === 1 ? [...found][0] : undefined;
+    return onlyKind(this.clausesOf(text).stated, kinds, (clause, kind) => this.sets.get(kind)?.has(clause) ?? false);
   }
 
   /** The message's clauses, kept for the last message read: a turn reads one message for several kinds. */
