@@ -9,7 +9,8 @@ import {
   buttons,
   visibleText,
   type ChannelActivity,
-  type ChannelConversation
+  type ChannelConversation,
+  type ConversationOptions
 } from './support/standInChannel.js';
 
 const last = (replies: ChannelActivity[]) => replies[replies.length - 1]!;
@@ -30,6 +31,14 @@ function savedAsComponents(stack: ChannelActivity[]): ChannelActivity[] {
 /** Answers the three profile questions with buttons. */
 const answerProfile = (c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean) =>
   answerProfileWith((data) => c.click(data), { resident, broker, rm });
+
+/** A conversation with the checklist begun and its three first questions answered: step 1 is open. */
+async function checklistStarted(bot: RunningAssistant, resident: boolean, broker: boolean, rm: boolean, options?: ConversationOptions): Promise<ChannelConversation> {
+  const c = bot.conversation(options);
+  await c.say(options?.locale?.startsWith('fr') ? 'commencer' : 'start');
+  await answerProfile(c, resident, broker, rm);
+  return c;
+}
 
 describe('Guided onboarding over HTTP', function () {
   let bot: RunningAssistant;
@@ -94,9 +103,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('personalises the plan: a non-resident is told to get the BN9 first; no broker means no delegation step', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, false, false, false);
+    const c = await checklistStarted(bot, false, false, false);
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.deepEqual(progress!.profile, { resident: false, usesBroker: false, hasRmAccount: false });
     let r = await c.click({ action: 'jump', stepId: 'get-business-number' });
@@ -107,9 +114,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('explains exactly what is wrong with a BN9 or BN15 and asks again, without advancing', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     await c.say('gckey');
     let r = await c.say('12345678');
@@ -133,9 +138,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('takes answers typed the way people write them: a number in a sentence, "skip this step", "already did that"', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('I already did that one');
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
     await c.say('gckey');
@@ -223,9 +226,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('takes a statement that settles a step ("I\'ll be the BAM", "waiting for our broker") and leaves questions alone', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     let r = await c.say("Maria, our controller, will be the BAM. What's next?");
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
     r = await c.say("we'll use a sign-in partner through our bank");
@@ -248,18 +249,14 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
     assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['get-business-number'], undefined);
     assert.match(visibleText(await bot.conversation().say('undo')), /nothing to undo yet/);
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('notre propriétaire va être le GCE');
     assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
     r = await fr.say('on va prendre la CléGC');
     assert.match(visibleText(r), /« Choisir votre option de connexion » est fait/);
     r = await fr.say('on hésite encore entre deux personnes');
     assert.doesNotMatch(visibleText(r), /est fait\./);
-    const fr2 = bot.conversation({ locale: 'fr-CA' });
-    await fr2.say('commencer');
-    await answerProfile(fr2, true, true, true);
+    const fr2 = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     await fr2.say('on hésite encore');
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr2.userId });
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
@@ -354,17 +351,13 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'undecided' });
     progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(progress!.steps['choose-sign-in-option']?.status, 'later');
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('c fait');
     assert.match(visibleText(r), /est fait/);
   });
 
   it('reminds what a step takes, with its buttons, when a message answers nothing', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('blorp zzz');
     assert.match(visibleText(r), /Please choose \*\*Done\*\*/);
     r = await c.click(button(r, 'Done'));
@@ -379,9 +372,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('changes the first answers without erasing anything: offered when a sentence contradicts one, or asked for', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, false, true);
+    const c = await checklistStarted(bot, true, false, true);
     let r = await c.say('done');
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
     r = await c.say('oops, actually we do use a broker');
@@ -400,20 +391,14 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('we use Livingston as our broker');
     assert.doesNotMatch(visibleText(r), /doesn't match/);
     // Without a correction, a sentence about brokers is a question about brokers.
-    const q = bot.conversation();
-    await q.say('start');
-    await answerProfile(q, true, false, true);
+    const q = await checklistStarted(bot, true, false, true);
     r = await q.say('Quick question: if our broker goes bankrupt after collecting our duty money, are we still on the hook to cbsa');
     assert.doesNotMatch(visibleText(r), /doesn't match/);
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('modifier mes réponses');
     assert.match(visibleText(r), /Reprenons les trois questions/);
     // Asked inside a question too.
-    const fr2 = bot.conversation({ locale: 'fr-CA' });
-    await fr2.say('commencer');
-    await answerProfile(fr2, true, true, true);
+    const fr2 = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr2.say("est-ce que je peux changer ma réponse pour le courtier? finalement on n'en a pas");
     assert.match(visibleText(r), /Reprenons les trois questions/);
     // Corrected while the three questions are still being asked: they start again.
@@ -429,9 +414,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('a business already registered gets its preparation and registration steps marked in one go, then what is left', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     let r = await c.say("we're already registered in the portal, what else do we need to do?");
     assert.match(visibleText(r), /Already registered\? Then 7 preparation and registration steps are behind you/);
     assert.equal(stepTitle(r), 'Choose your Business Account Manager', 'nothing marked before the click');
@@ -445,18 +428,14 @@ describe('Guided onboarding over HTTP', function () {
     // Said again once they are settled, it is not offered again.
     r = await c.say("we're already registered");
     assert.doesNotMatch(visibleText(r), /Already registered\?/);
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, false, true);
+    const fr = await checklistStarted(bot, true, false, true, { locale: 'fr-CA' });
     r = await fr.say('on est déjà inscrits depuis 2022');
     assert.match(visibleText(r), /Déjà inscrits\? Alors 7 étapes/);
     // A typed "oui" takes the offer; the open step does not read it as its own answer.
     r = await fr.say('oui');
     assert.match(visibleText(r), /7 étapes marquées comme faites/);
     // "No" declines it, and the offer does not outlive the next message.
-    const d = bot.conversation();
-    await d.say('start');
-    await answerProfile(d, true, true, true);
+    const d = await checklistStarted(bot, true, true, true);
     await d.say("we're already registered");
     r = await d.say('no');
     assert.match(visibleText(r), /OK, nothing changed/);
@@ -465,9 +444,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
     // Someone else's registration is a question, not ours; "ok" does not take a bulk offer; one undo
     // reopens every step the offer marked.
-    const e = bot.conversation();
-    await e.say('start');
-    await answerProfile(e, true, true, true);
+    const e = await checklistStarted(bot, true, true, true);
     r = await e.say('our broker is already registered, do we still need to register?');
     assert.doesNotMatch(visibleText(r), /Already registered\?/);
     await e.say("we're already registered");
@@ -505,9 +482,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('never offers to erase progress for a message that does not ask to start over', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     for (const text of ["hey it's me again", 'again please', 'hello again, where were we']) {
       const r = await c.say(text);
       assert.doesNotMatch(visibleText(r), /This erases your checklist progress|checklist over/i, text);
@@ -517,9 +492,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('"previous step" shows the step before, as it stands, without undoing anything', async () => {
-    const c = bot.conversation({ locale: 'fr-CA' });
-    await c.say('commencer');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     await c.say("c'est fait");
     let r = await c.say('clégc');
     assert.match(stepTitle(r) ?? '', /NE9|numéro d'entreprise/i);
@@ -569,9 +542,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('"bye" says goodbye and leaves the open step where it was', async () => {
-    const c = bot.conversation({ locale: 'fr-CA' });
-    await c.say('commencer');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     let r = await c.say('Bonne journée!');
     assert.match(visibleText(r), /Au revoir! Votre progression est sauvegardée/);
     assert.equal(stepTitle(r), undefined);
@@ -617,9 +588,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('cancel stops the checklist and keeps progress; continue resumes at the first unfinished step', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     let r = await c.say('cancel');
     assert.match(visibleText(r), /I've stopped. Your progress is saved/);
@@ -631,9 +600,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('start over asks for confirmation, keeps progress on "no" and erases it on "yes"', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     let r = await c.say('start over');
     assert.match(visibleText(r), /Start over\?/);
@@ -677,9 +644,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('a conversation saved by the previous version (its stack inside a "main" dialog) carries on where it was', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     const key = `emulator/conversations/${c.id}/`;
     const saved = (await bot.assistant.storage.read([key]))[key]!;
     const stack = saved.dialogState.dialogStack;
@@ -713,17 +678,13 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('"I don\'t know" at a step explains it and asks it again, in both languages', async () => {
-    const c = bot.conversation({ locale: 'en-CA' });
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true, { locale: 'en-CA' });
     await c.say('done');
     let r = await c.say("I don't know");
     assert.equal(stepTitle(r), 'Choose how you will sign in');
     assert.match(visibleText(r), /Official source/);
     assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.steps['choose-sign-in-option'], undefined);
-    const f = bot.conversation({ locale: 'fr-CA' });
-    await f.say('commencer');
-    await answerProfile(f, true, true, true);
+    const f = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await f.say('je ne sais pas');
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
     assert.match(visibleText(r), /Source officielle/);
@@ -750,9 +711,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('the progress card tells the truth and its buttons jump to or tick a step', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     await c.say('later');
     let r = await c.say('progress');
@@ -768,9 +727,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('welcomes a returning user back with where they stand, after a server restart', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     await c.say('gckey');
     await bot.stop();
@@ -787,9 +744,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('"continue" opens the step the welcome named next: a step put off comes round after the others', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     await c.say('gckey');
     let r = await c.click(button(await c.say('show my progress'), 'Continue where I left off'));
@@ -808,17 +763,13 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /11 of 12 steps done/);
     r = await back.say('continue');
     assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, false, true);
+    const fr = await checklistStarted(bot, true, false, true, { locale: 'fr-CA' });
     await fr.say("c'est fait");
     assert.match(visibleText(await fr.say('progression')), /1 étape sur 11 terminée \(9 %\)/);
   });
 
   it('takes a whole program account number (BN15) at the BN9 step: keeps its first nine digits and says so, masked', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
     let r = await c.say('gckey');
     assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
@@ -835,9 +786,7 @@ describe('Guided onboarding over HTTP', function () {
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, undefined);
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     await fr.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
     await fr.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'gckey' });
     r = await fr.say('871000006-RM-0001');
@@ -846,9 +795,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('at the sign-in step, a question about an option is answered, not taken as the choice', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.say("it's me, I own the company, my wife can be backup");
     for (const text of ['whats a gckey', 'gckey?', 'we bank with TD, does that work for sign in partner', 'we bank with Chase in the US, can we use the sign in partner option?']) {
       const r = await c.say(text);
@@ -864,9 +811,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('"on continue" / "I want to continue" go on with the checklist; questions at a step are not met with the buttons\' names', async () => {
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     let r = await fr.say('on continue');
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
     assert.doesNotMatch(visibleText(r), /j'arrête/i);
@@ -877,9 +822,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await fr.say("c'est beau");
     assert.ok(buttons(r).some((b) => b.title === "C'est fait"));
     assert.doesNotMatch(visibleText(r), /Choisissez \*\*C'est fait\*\*/);
-    const en = bot.conversation();
-    await en.say('start');
-    await answerProfile(en, true, true, true);
+    const en = await checklistStarted(bot, true, true, true);
     r = await en.say('I want to continue');
     assert.equal(stepTitle(r), 'Choose your Business Account Manager');
     r = await en.say('how long does all this take');
@@ -890,9 +833,7 @@ describe('Guided onboarding over HTTP', function () {
   });
 
   it('a value the step cannot take is explained with the step\'s buttons under it', async () => {
-    const c = bot.conversation();
-    await c.say('start');
-    await answerProfile(c, true, true, true);
+    const c = await checklistStarted(bot, true, true, true);
     await c.click({ action: 'step', stepId: 'choose-business-account-manager', choice: 'done' });
     let r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done' });
     assert.match(visibleText(r), /Please pick GCKey or Sign-In Partner before marking this step done, or choose \*\*Not yet\*\*/);
@@ -941,9 +882,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Get ready for the affinity questions” is done/);
     r = await c.say('did that already last year');
     assert.match(visibleText(r), /“Sign in and create your personal profile” is done/);
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
-    await answerProfile(fr, true, true, true);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('je suis le GCE');
     assert.match(visibleText(r), /est faite|est fait|✓/);
     const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
