@@ -17,7 +17,7 @@ import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import type { CardAction } from '../cards/cardActions.js';
 import { openQuestionAccepts, openStepId } from './answerPrompt.js';
-import type { Recognition } from '../src/recognizers/recognition.js';
+import type { Candidate, Recognition } from '../src/recognizers/recognition.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
@@ -32,6 +32,8 @@ export const MAIN_DIALOG = 'main';
 const COMMAND_GUESS_MAX_WORDS = 4;
 /** Longer than this, a message is a question of its own, not a follow-up to the last answer. */
 const FOLLOW_UP_MAX_WORDS = 8;
+/** Fewer words after an answer ("what now?", "is that ok?") are not a question to answer or to say not understood. */
+const TRAILING_QUESTION_MIN_WORDS = 4;
 /** "Go to step 7", "step 7", "étape 3", "aller à l'étape 3": a whole message naming a step by number. */
 const STEP_NUMBER = /^(?:(?:please\s+)?(?:go\s+(?:back\s+)?to|open|show(?:\s+me)?|take\s+me\s+to|aller\s+à|va\s+à|allez\s+à|ouvrir|montre(?:-moi)?|reprendre)\s+)?(?:the\s+|l['’]\s*)?(?:step|étape|etape)\s*(?:n[o°º]\.?\s*|#\s*)?(\d{1,2})\s*[.!?]?$/i;
 /** The answer-words kinds of statements that answer a profile question ("profile.broker.yes"…). */
@@ -143,13 +145,14 @@ export class MainDialog extends ComponentDialog {
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
     if (frustrated) await dc.context.sendActivity(this.t(language, 'empathy.reply'));
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
+      await this.answerQuestionAfterAnswer(dc, text);
       await dc.continueDialog();
       return;
     }
     if (await this.handleProfileStatements(dc, text)) return;
     if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
     if (await this.goToNumberedStep(dc, text)) return;
-    const recognition = await this.followUp(dc, text, this.withoutUnaskedStartOver(await this.deps.recognizer.recognize(text, language), text));
+    const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, language), text));
     const info = turnInfo(dc.context);
     // Someone writing French in an English client (or the reverse) gets answers in the language they
     // wrote, and keeps getting them: a clear lead of function words, not one "ok" or "on", switches.
@@ -177,6 +180,8 @@ export class MainDialog extends ComponentDialog {
     const guesses = wordCount > COMMAND_GUESS_MAX_WORDS ? recognition.candidates.filter((c) => c.kind !== 'command') : recognition.candidates;
     if (recognition.decision === 'clarify' && guesses.length > 0) {
       await this.deps.responder.sendClarify(dc.context, guesses, info.language, (name) => this.commandTitle(info.language, name));
+      // At a step, its buttons under the guesses: "none of these" should not leave the checklist out of reach.
+      if (openStepId(dc)) return this.reprompt(dc);
       return;
     }
     if (dc.activeDialog) {
@@ -194,6 +199,31 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
+  }
+
+  /**
+   * "We'll use GCKey, but what if I get locked out?": the open question takes the answer, and the
+   * question after it is answered first (or said not understood) rather than dropped. A few words
+   * ("what now?", "does that work?") are not a question of their own.
+   */
+  private async answerQuestionAfterAnswer(dc: DialogContext, text: string): Promise<void> {
+    const question = this.deps.content.answerWords.questionAfterStatement(text);
+    if (!question) return;
+    const info = turnInfo(dc.context);
+    const recognition = await this.deps.recognizer.recognize(question, info.language);
+    const top = recognition.candidates[0];
+    if (recognition.decision === 'answer' && top?.kind === 'entry') {
+      await this.deps.responder.sendAnswer(dc.context, top.id, info.language, 'text');
+      info.answeredTopic = top.id;
+      return;
+    }
+    if (question.trim().split(/\s+/).length < TRAILING_QUESTION_MIN_WORDS) return;
+    const topics = recognition.candidates.filter((c) => c.kind === 'entry');
+    if (recognition.decision === 'clarify' && topics.length > 0) {
+      await this.deps.responder.sendClarify(dc.context, topics, info.language, (name) => this.commandTitle(info.language, name));
+    } else {
+      await this.deps.responder.sendFallback(dc.context, question, recognition.offTopic ? [] : recognition.candidates, info.language);
+    }
   }
 
   /**
@@ -473,12 +503,19 @@ export class MainDialog extends ComponentDialog {
     return words;
   }
 
-  /** "Start over" guessed from a message that names no starting over ("hey it's me again") is dropped. */
-  private withoutUnaskedStartOver(recognition: Recognition, text: string): Recognition {
-    const guessed = recognition.candidates.some((c) => c.kind === 'command' && c.id === 'start_over');
-    if (!guessed || this.deps.content.answerWords.mentions(text, 'start-over-marker')) return recognition;
-    const candidates = recognition.candidates.filter((c) => !(c.kind === 'command' && c.id === 'start_over'));
-    const wasTop = recognition.candidates[0]?.id === 'start_over';
+  /**
+   * Commands that undo or stop are dropped when the message did not ask for them: "start over" from a
+   * message that names no starting over ("hey it's me again"), "stop" from a question ("what happens if
+   * I forget my password?" is not "forget it").
+   */
+  private withoutUnaskedCommands(recognition: Recognition, text: string): Recognition {
+    const words = this.deps.content.answerWords;
+    const unasked = (c: Candidate) =>
+      c.kind === 'command' &&
+      ((c.id === 'start_over' && !words.mentions(text, 'start-over-marker')) || (c.id === 'cancel' && words.opensWith(text, 'open-question-first')));
+    if (!recognition.candidates.some(unasked)) return recognition;
+    const candidates = recognition.candidates.filter((c) => !unasked(c));
+    const wasTop = unasked(recognition.candidates[0]!);
     const decision = wasTop && recognition.decision === 'answer' ? 'none' : candidates.length === 0 ? 'none' : recognition.decision;
     return { ...recognition, decision, candidates };
   }

@@ -50,6 +50,8 @@ function onlyKind<Kind extends string>(clauses: readonly string[], kinds: readon
 interface Clauses {
   stated: string[];
   asked: string[];
+  /** The asking clauses as typed (for reading the question itself). */
+  askedText: string[];
 }
 
 /** Typed answers to the assistant's own questions: "done", "c'est fait", "non"… */
@@ -150,22 +152,40 @@ export class AnswerWords {
   private readClauses(text: string): Clauses {
     const stated: string[] = [];
     const asked: string[] = [];
+    const askedText: string[] = [];
+    const ask = (folded: string, typed: string) => {
+      asked.push(folded);
+      askedText.push(typed.trim());
+    };
     let first = true;
     for (const sentence of text.split(/(?<=[.!?;\n])/)) {
-      const clauses = sentence.split(',').map((c) => foldText(c)).filter(Boolean);
-      if (clauses.length === 0) continue;
+      const parts = sentence.split(',').map((typed) => ({ typed, folded: foldText(typed) })).filter((p) => p.folded);
+      if (parts.length === 0) continue;
       const endsAsking = sentence.trim().endsWith('?');
-      if (this.startsWithAny(clauses[0]!, 'question-first') || (clauses.length === 1 && endsAsking)) {
-        if (first) return { stated: [], asked: [foldText(text)] };
-        asked.push(...clauses);
+      if (this.startsWithAny(parts[0]!.folded, 'question-first') || (parts.length === 1 && endsAsking)) {
+        if (first) return { stated: [], asked: [foldText(text)], askedText: [text.trim()] };
+        asked.push(...parts.map((p) => p.folded));
+        askedText.push(sentence.trim());
         continue;
       }
       first = false;
-      const last = endsAsking ? clauses.pop() : undefined;
-      for (const clause of clauses) (this.startsWithAny(clause, 'question-inside') ? asked : stated).push(clause);
-      if (last !== undefined) asked.push(last);
+      const last = endsAsking ? parts.pop() : undefined;
+      for (const { typed, folded } of parts) {
+        if (this.startsWithAny(folded, 'question-inside')) ask(folded, typed);
+        else stated.push(folded);
+      }
+      if (last !== undefined) ask(last.folded, last.typed);
     }
-    return { stated, asked };
+    return { stated, asked, askedText };
+  }
+
+  /**
+   * The question asked after something stated ("we'll use GCKey, but what if I forget my password?"
+   * → "but what if I forget my password?"), as typed; none when the message only states or only asks.
+   */
+  questionAfterStatement(text: string): string | undefined {
+    const { stated, askedText } = this.clausesOf(text);
+    return stated.length > 0 && askedText.length > 0 ? askedText.join(' ') : undefined;
   }
 
   /**
@@ -206,6 +226,11 @@ export class AnswerWords {
 
   private hasAnyIn(words: readonly string[], kind: string): boolean {
     return this.spans(words, kind, true).length > 0;
+  }
+
+  /** True when the message opens with a phrase of `kind`. */
+  opensWith(text: string, kind: string): boolean {
+    return this.startsWithAny(foldText(text), kind);
   }
 
   /** True when the message asks something: a "?" or a question word first ("what counts as based in Canada"). */

@@ -810,13 +810,48 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Choose how you will sign in” is done/);
   });
 
+  it('an answer with a question after it: the step is marked and the question answered, not dropped', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say("it's me, I own the company");
+    let r = await c.say("we'll use GCKey, but what happens if I get locked out?");
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/);
+    assert.match(visibleText(r), /locked out/i, 'the question is answered');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready', 'then the next step');
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.signInOption, 'gckey');
+    // A question that cannot be placed is said so, not silently dropped; a short "what now?" is not a question to answer.
+    r = await c.say('done. how long does the whole thing usually take for a company like ours?');
+    assert.match(visibleText(r), /“Have your CRA business number \(BN9\) ready” is done/);
+    assert.match(visibleText(r), /I'm not sure I understood/);
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    r = await c.say('done, what now?');
+    assert.match(visibleText(r), /is done/);
+    assert.doesNotMatch(visibleText(r), /I'm not sure I understood/);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say("c'est moi le GCE. est-ce que je dois avoir un numéro d'entreprise?");
+    assert.match(visibleText(r), /est fait/);
+    assert.match(visibleText(r), /NE9/, 'the French question is answered too');
+  });
+
+  it('a question that shares a word with "forget it" does not stop the checklist', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    let r = await c.say('what happens if I forget my password?');
+    assert.doesNotMatch(visibleText(r), /I've stopped/);
+    assert.ok(buttons(r).some((b) => b.title === 'Done'), 'the step is still open, its buttons shown');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say("qu'est-ce qui arrive si j'oublie mon mot de passe?");
+    assert.doesNotMatch(visibleText(r), /j'arrête/);
+    r = await c.say('forget it');
+    assert.match(visibleText(r), /I've stopped/, 'a real "forget it" still stops');
+  });
+
   it('"on continue" / "I want to continue" go on with the checklist; questions at a step are not met with the buttons\' names', async () => {
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     let r = await fr.say('on continue');
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
     assert.doesNotMatch(visibleText(r), /j'arrête/i);
     r = await fr.say('et ca prend combien de temps?');
-    assert.match(visibleText(r), /Je ne suis pas certain d'avoir compris/);
+    assert.match(visibleText(r), /Je ne suis pas certain d'avoir compris|Vouliez-vous dire/);
     assert.doesNotMatch(visibleText(r), /Choisissez \*\*C'est fait\*\*/);
     assert.ok(buttons(r).some((b) => b.title === "C'est fait"), 'the step is offered again');
     r = await fr.say("c'est beau");
