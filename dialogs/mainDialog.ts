@@ -141,9 +141,18 @@ export class MainDialog extends ComponentDialog {
     const text = await this.screenSensitive(dc, input.text);
     if (text === undefined) return;
     if (await this.takeOffer(dc, text)) return;
+    const info = turnInfo(dc.context);
+    // Someone writing French in an English client (or the reverse) gets replies in the language they
+    // wrote, answers to a step included, and keeps getting them: a clear lead of function words, not
+    // one "ok" or "oui", switches; a language chosen with its button stays.
+    const written = info.languageChosen || input.text.split(/\s+/).length < 3 ? undefined : this.deps.content.lexicon.guessLanguage(input.text, 2);
+    if (written && written !== info.language) {
+      info.language = written;
+      info.languageWritten = written;
+    }
     // Sympathy first; what follows still answers the question, if there is one.
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
-    if (frustrated) await dc.context.sendActivity(this.t(language, 'empathy.reply'));
+    if (frustrated) await dc.context.sendActivity(this.t(info.language, 'empathy.reply'));
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
       await this.answerQuestionAfterAnswer(dc, text);
       await dc.continueDialog();
@@ -152,15 +161,7 @@ export class MainDialog extends ComponentDialog {
     if (await this.handleProfileStatements(dc, text)) return;
     if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
     if (await this.goToNumberedStep(dc, text)) return;
-    const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, language), text));
-    const info = turnInfo(dc.context);
-    // Someone writing French in an English client (or the reverse) gets answers in the language they
-    // wrote, and keeps getting them: a clear lead of function words, not one "ok" or "on", switches.
-    const written = info.languageChosen || input.text.split(/\s+/).length < 3 ? undefined : this.deps.content.lexicon.guessLanguage(input.text, 2);
-    if (written && written !== info.language) {
-      info.language = written;
-      info.languageWritten = written;
-    }
+    const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, info.language), text));
     // Someone fed up gets the way forward, not "did you mean…?" or "I'm not sure I understood".
     if (frustrated && recognition.decision !== 'answer') return dc.activeDialog ? this.reprompt(dc) : this.sendMenu(dc);
     const top = recognition.candidates[0];

@@ -172,7 +172,8 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('No, we do it ourselves');
     assert.match(visibleText(r), /\(RM\) program account\?/);
     r = await c.say('non, pas encore');
-    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    // Answered in French: the checklist goes on in French.
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
     assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
       resident: true,
       usesBroker: false,
@@ -471,7 +472,7 @@ describe('Guided onboarding over HTTP', function () {
     await c.say('yes');
     // A first clause that is a yes answers; the rest is context.
     r = await c.say('je pense que oui, on a un numéro RM');
-    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
     await c.say('done');
     r = await c.say('can I use a sign-in partner? we bank with Chase');
     assert.doesNotMatch(visibleText(r), /is done/);
@@ -831,6 +832,21 @@ describe('Guided onboarding over HTTP', function () {
     r = await fr.say("c'est moi le GCE. est-ce que je dois avoir un numéro d'entreprise?");
     assert.match(visibleText(r), /est fait/);
     assert.match(visibleText(r), /NE9/, 'the French question is answered too');
+  });
+
+  it('a step answered in the other language goes on in that language; one word or a chosen language does not switch', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    let r = await c.say('je suis le GCE');
+    assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
+    assert.equal(stepTitle(r), 'Choisir votre option de connexion');
+    r = await c.say('gckey');
+    assert.equal(stepTitle(r), "Avoir en main votre numéro d'entreprise (NE9) de l'ARC", 'one word keeps the language');
+    r = await c.say("we don't have it yet");
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready', 'and English switches back');
+    const chosen = await checklistStarted(bot, true, true, true);
+    await chosen.click({ action: 'command', command: 'switch_to_english' });
+    r = await chosen.say('je suis le GCE');
+    assert.equal(stepTitle(r), 'Choose how you will sign in', 'a language chosen with its button stays');
   });
 
   it('a question that shares a word with "forget it" does not stop the checklist', async () => {
