@@ -17,6 +17,8 @@ export const CardAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('choose'), question: id, value: z.string().min(1).max(40) }),
   z.object({ action: z.literal('jump'), stepId: id.optional() }),
   z.object({ action: z.literal('markDone'), stepId: id.optional() }),
+  /** "We already did steps 1 to 3": those steps, confirmed by the person. */
+  z.object({ action: z.literal('markSteps'), stepIds: z.array(id).min(1).max(30) }),
   /** "We're already registered": every open step a registered business has done. */
   z.object({ action: z.literal('markRegistered') }),
   z.object({ action: z.literal('setLanguage'), language: Language })

@@ -22,6 +22,7 @@ import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './o
 import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
 import { checkStepValue, recordStep, recordSteps, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import { numberedSteps } from './stepNumbers.js';
 import { isCompactTurn, turnInfo } from './turnContext.js';
 import { MAX_TEXT_LENGTH } from './userInput.js';
 import { scrubQuestion } from '../src/insights/insightsLog.js';
@@ -153,6 +154,8 @@ export class MainDialog extends ComponentDialog {
     // Sympathy first; what follows still answers the question, if there is one.
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
     if (frustrated) await dc.context.sendActivity(this.t(info.language, 'empathy.reply'));
+    // Before the open step reads it: "on a déjà fait 6 7 et 8" is not about this step.
+    if (await this.offerNumberedSteps(dc, text)) return;
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
       await this.answerQuestionAfterAnswer(dc, text);
       await dc.continueDialog();
@@ -308,6 +311,8 @@ export class MainDialog extends ComponentDialog {
         return this.switchLanguage(dc, action.language);
       case 'markRegistered':
         return this.markRegisteredSteps(dc);
+      case 'markSteps':
+        return this.markNumberedSteps(dc, action.stepIds);
       case 'jump':
       case 'markDone': {
         const progress = await this.deps.progress.get(user, dc.context);
@@ -559,6 +564,55 @@ export class MainDialog extends ComponentDialog {
    * "Go to step 7" / "étape 3": the step with that number in the person's checklist, as the cards
    * number them, done or not (a finished step can be looked at again and put back to "not yet").
    */
+  /**
+   * "We already did steps 1 to 3", "on a déjà fait 6 7 et 8": offers to mark those steps, naming each,
+   * since numbers typed from memory may be off. Several numbers, or "step(s)" with one; a completion
+   * word; not a question and not negated.
+   */
+  private async offerNumberedSteps(dc: DialogContext, text: string): Promise<boolean> {
+    const listed = numberedSteps(text);
+    if (!listed || (listed.numbers.length < 2 && !listed.namesSteps)) return false;
+    const words = this.deps.content.answerWords;
+    if (words.asks(text) || words.mentions(text, 'negation') || !words.mentions(text, 'completion')) return false;
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user, dc.context);
+    if (!progress?.profile) return false;
+    const steps = this.deps.plan.stepsFor(progress.profile);
+    if (listed.numbers.some((n) => n > steps.length)) {
+      await dc.context.sendActivity(this.t(language, 'step.noSuchNumber', { total: steps.length }));
+      await this.reprompt(dc);
+      return true;
+    }
+    const open = listed.numbers.map((n) => ({ n, planned: steps[n - 1]! })).filter(({ planned }) => progress.steps[planned.step.id]?.status !== 'done');
+    if (open.length === 0) {
+      await dc.context.sendActivity(this.t(language, 'steps.markedNothing'));
+      await this.reprompt(dc);
+      return true;
+    }
+    const list = open.map(({ n, planned }) => `• ${n}. ${planned.step[language].title}`).join('\n');
+    await this.sendOffer(dc, this.t(language, 'steps.markOffer', { list }), this.t(language, 'steps.markButton'), {
+      action: 'markSteps',
+      stepIds: open.map(({ planned }) => planned.step.id)
+    });
+    return true;
+  }
+
+  private async markNumberedSteps(dc: DialogContext, stepIds: string[]): Promise<void> {
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user, dc.context);
+    const open = stepIds
+      .map((id) => this.deps.plan.find(id, progress?.profile))
+      .filter((p): p is PlannedStep => !!p && progress?.steps[p.step.id]?.status !== 'done');
+    if (open.length === 0) {
+      await dc.context.sendActivity(this.t(language, progress?.profile ? 'steps.markedNothing' : 'error.staleButton'));
+      return this.repromptOrMenu(dc);
+    }
+    await recordSteps(this.deps.progress, user, open.map((p) => p.step.id), 'done', dc.context.activity.id);
+    await dc.context.sendActivity(this.t(language, 'steps.marked', { count: open.length }));
+    await dc.cancelAllDialogs();
+    await dc.beginDialog(ONBOARDING_DIALOG, {});
+  }
+
   private async goToNumberedStep(dc: DialogContext, text: string): Promise<boolean> {
     const asked = STEP_NUMBER.exec(text.trim());
     if (!asked) return false;

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStorage, type Storage } from 'botbuilder';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
+import { OnboardingPlan } from '../src/onboarding/onboardingPlan.js';
 import {
   answerProfile as answerProfileWith,
   button,
@@ -847,6 +848,38 @@ describe('Guided onboarding over HTTP', function () {
     await chosen.click({ action: 'command', command: 'switch_to_english' });
     r = await chosen.say('je suis le GCE');
     assert.equal(stepTitle(r), 'Choose how you will sign in', 'a language chosen with its button stays');
+  });
+
+  it('"we already did steps 1 to 3" / "on a déjà fait 6 7 et 8" offers to mark those steps, by name, and marks them on yes', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    let r = await c.say('we already did steps 1 to 3');
+    assert.doesNotMatch(visibleText(r), /is done/, 'nothing marked before the person confirms');
+    for (const title of ['Choose your Business Account Manager', 'Choose how you will sign in', 'Have your CRA business number (BN9) ready']) {
+      assert.ok(visibleText(r).includes(title), title);
+    }
+    const yes = buttons(r).find((b) => b.data?.action === 'markSteps');
+    assert.ok(yes, buttons(r).map((b) => b.title).join(' | '));
+    r = await c.click(yes!.data!);
+    assert.match(visibleText(r), /Marked 3 steps done/);
+    assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
+    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.deepEqual(Object.keys(progress!.steps).filter((id) => progress!.steps[id]?.status === 'done').length, 3);
+    // One number without the word "step" is not a list of steps; a number past the checklist is said so.
+    r = await c.say('we did 3 imports last month');
+    assert.ok(!buttons(r).some((b) => b.data?.action === 'markSteps'));
+    r = await c.say('step 40 is done');
+    assert.match(visibleText(r), /Your checklist has 12 steps/);
+
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say('on a déjà fait 6 7 et 8');
+    assert.doesNotMatch(visibleText(r), /est fait/);
+    assert.ok(buttons(r).some((b) => b.data?.action === 'markSteps'));
+    r = await fr.say('oui');
+    assert.match(visibleText(r), /3 étapes marquées comme faites/);
+    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    const steps = new OnboardingPlan(bot.assistant.content.plan).stepsFor(progress!.profile!).map((p) => p.step.id);
+    assert.deepEqual(steps.filter((id) => progress!.steps[id]?.status === 'done'), steps.slice(5, 8));
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first open step comes next');
   });
 
   it('a question that shares a word with "forget it" does not stop the checklist', async () => {
