@@ -600,11 +600,11 @@ export class MainDialog extends ComponentDialog {
   private async markNumberedSteps(dc: DialogContext, stepIds: string[]): Promise<void> {
     const { language, user } = turnInfo(dc.context);
     const progress = await this.deps.progress.get(user, dc.context);
-    const open = stepIds
-      .map((id) => this.deps.plan.find(id, progress?.profile))
-      .filter((p): p is PlannedStep => !!p && progress?.steps[p.step.id]?.status !== 'done');
+    const planned = stepIds.map((id) => this.deps.plan.find(id, progress?.profile)).filter((p): p is PlannedStep => !!p);
+    const open = planned.filter((p) => progress?.steps[p.step.id]?.status !== 'done');
     if (open.length === 0) {
-      await dc.context.sendActivity(this.t(language, progress?.profile ? 'steps.markedNothing' : 'error.staleButton'));
+      // Steps not in this person's checklist (an old card after the answers changed): a stale button.
+      await dc.context.sendActivity(this.t(language, planned.length > 0 ? 'steps.markedNothing' : 'error.staleButton'));
       return this.repromptOrMenu(dc);
     }
     await recordSteps(this.deps.progress, user, open.map((p) => p.step.id), 'done', dc.context.activity.id);

@@ -865,6 +865,10 @@ describe('Guided onboarding over HTTP', function () {
     let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
     assert.deepEqual(Object.keys(progress!.steps).filter((id) => progress!.steps[id]?.status === 'done').length, 3);
     // One number without the word "step" is not a list of steps; a number past the checklist is said so.
+    r = await c.click(yes!.data!);
+    assert.match(visibleText(r), /Those steps are already done/, 'the same button clicked again');
+    r = await c.click({ action: 'markSteps', stepIds: ['no-such-step'] });
+    assert.match(visibleText(r), /That button belongs to an older message/, 'a button for steps not in this checklist is stale');
     r = await c.say('we did 3 imports last month');
     assert.ok(!buttons(r).some((b) => b.data?.action === 'markSteps'));
     r = await c.say('step 40 is done');
