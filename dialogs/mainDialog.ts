@@ -589,7 +589,8 @@ export class MainDialog extends ComponentDialog {
       await this.reprompt(dc);
       return true;
     }
-    const list = open.map(({ n, planned }) => `• ${n}. ${planned.step[language].title}`).join('\n');
+    // One paragraph per step: a card's text block folds single line breaks.
+    const list = open.map(({ n, planned }) => `• ${n}. ${planned.step[language].title}`).join('\n\n');
     await this.sendOffer(dc, this.t(language, 'steps.markOffer', { list }), this.t(language, 'steps.markButton'), {
       action: 'markSteps',
       stepIds: open.map(({ planned }) => planned.step.id)

@@ -264,7 +264,8 @@ export class AnswerWords {
   }
 
   private startsWithAny(folded: string, kind: string): boolean {
-    return (this.lists.get(kind) ?? []).some((w) => folded === w || folded.startsWith(`${w} `));
+    // No `${w} ` per word: typed messages are checked against several lists every turn.
+    return (this.lists.get(kind) ?? []).some((w) => folded.startsWith(w) && (folded.length === w.length || folded.charCodeAt(w.length) === 32));
   }
 
   /**
