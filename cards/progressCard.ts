@@ -35,10 +35,10 @@ export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress 
     ? text.t(lang, pluralKey(lang, 'progress.summary', summary.done), { done: summary.done, total: summary.total, percent: summary.percent })
     : text.t(lang, 'progress.notStarted');
   const started = !!progress && Object.keys(progress.steps).length > 0;
-  // A settled checklist has nowhere to continue to: the card is the review, and questions are welcome.
+  // A settled checklist has nowhere to continue to: the card is the review, any step can still be opened.
   const buttons =
     summary.open.length === 0
-      ? []
+      ? [button(text.t(lang, 'progress.jump'), { action: 'jump' })]
       : [
           button(text.t(lang, started ? 'progress.continue' : 'menu.start'), { action: 'command', command: 'start_onboarding' }, 'positive'),
           button(text.t(lang, 'progress.jump'), { action: 'jump' }),
@@ -56,7 +56,9 @@ export function progressCard(plan: OnboardingPlan, progress: OnboardingProgress 
     profileLine,
     phases,
     pickLabel: text.t(lang, 'progress.pickStep'),
-    openSteps: summary.open.map((p) => ({ title: `${p.number}. ${p.step[lang].title}`, value: p.step.id })),
+    // Every step, its mark in front: a finished one can be opened again (its card's "Not yet" reopens it).
+    pickSteps: steps.map((p) => ({ title: `${MARKS[statusOf(p.step.id)][0]} ${p.number}. ${p.step[lang].title}`, value: p.step.id })),
+    firstPick: (summary.next ?? summary.open[0] ?? steps[0])?.step.id ?? '',
     buttons
   });
 }

@@ -223,13 +223,15 @@ describe('Adaptive Cards: valid Adaptive Card 1.5 for Teams, with real content',
             assert.equal(columns.find((c) => c.style === 'good')?.width ?? 0, summary.percent, label);
             const choiceSet = find(card, (o) => o.type === 'Input.ChoiceSet')[0];
             const submits = find(card, (o) => o.type === 'Action.Submit');
+            // Every step can be picked, finished ones too (marked), the next open one first.
+            assert.equal(choiceSet.choices.length, summary.total, label);
+            assert.equal(choiceSet.value, (summary.next ?? summary.open[0] ?? plan.stepsFor(profile)[0])!.step.id, label);
             if (name === 'complete') {
               assert.equal(summary.percent, 100);
-              assert.equal(choiceSet, undefined, `${label}: nothing left to pick`);
-              // Nothing left to continue to; the answers to the first questions can still be changed.
-              assert.deepEqual(submits.map((s) => s.data.msteams.value.command), profile ? ['change_profile'] : [], `${label}: nothing left to continue to`);
+              assert.ok(choiceSet.choices.every((c: Json) => c.title.startsWith('✔')), label);
+              // Nothing left to continue to: a step can be opened to review it, and the first answers changed.
+              assert.deepEqual(submits.map((s) => s.data.msteams.value.action), ['jump', ...(profile ? ['command'] : [])], `${label}: nothing left to continue to`);
             } else {
-              assert.equal(choiceSet.choices.length, summary.open.length, label);
               const expected = ['command', 'jump', 'markDone', ...(profile ? ['command'] : [])];
               assert.deepEqual(submits.map((s) => s.data.msteams.value.action), expected);
             }

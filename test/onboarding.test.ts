@@ -726,6 +726,15 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Noted on your checklist: “Give your employees access”/);
     r = await c.click({ ...button(await c.say('progress'), 'Go to this step'), stepId: 'enrol-rpp-and-post-security' });
     assert.match(stepTitle(r) ?? '', /Release Prior to Payment|security/i);
+    // A finished step is in the picker too, and opening it lets "Not yet" reopen it.
+    r = await c.say('progress');
+    const picker = r.flatMap((a) => a.attachments ?? []).map((a) => JSON.stringify(a.content)).join('');
+    assert.match(picker, /✔ 1\. Choose your Business Account Manager/);
+    r = await c.click({ ...button(r, 'Go to this step'), stepId: 'choose-business-account-manager' });
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    await c.click(button(r, 'Not yet, remind me later'));
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
   });
 
   it('welcomes a returning user back with where they stand, after a server restart', async () => {
