@@ -564,6 +564,14 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
   });
 
+  it('takes back a step asked in French typed without apostrophes ("oups jai clique sur cest fait par erreur")', async () => {
+    const c = await checklistStarted(bot, true, true, false, { locale: 'fr-CA' });
+    await c.say('cest fait');
+    const r = await c.say('oups jai clique sur cest fait par erreur');
+    assert.match(visibleText(r), /Annulé : l'étape « Choisir votre gestionnaire de compte d'entreprise » est de nouveau ouverte/);
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['choose-business-account-manager'], undefined);
+  });
+
   it('"bye" says goodbye and leaves the open step where it was', async () => {
     const c = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     let r = await c.say('Bonne journée!');
