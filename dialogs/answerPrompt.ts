@@ -92,7 +92,13 @@ export function interpretAnswer(expect: AnswerExpectation, context: TurnContext,
       ? { kind: 'yesNo', yes: action.value === 'yes' }
       : undefined;
   }
-  const yn = words.match(input.text, ['yes', 'no']) ?? words.matchFirstWord(input.text, ['yes-first', 'no-first']) ?? words.matchFirstClause(input.text, ['yes', 'no']);
+  // "No RM account yet" said to the broker question: its "no" is about the RM account, not this question.
+  if (words.aboutAnotherQuestion(input.text, expect.question)) return undefined;
+  const yn =
+    words.match(input.text, ['yes', 'no']) ??
+    words.matchFirstWord(input.text, ['yes-first', 'no-first']) ??
+    words.matchFirstClause(input.text, ['yes', 'no']) ??
+    (words.asks(input.text) ? undefined : words.matchLastClause(input.text, ['yes', 'no']));
   if (yn) return { kind: 'yesNo', yes: yn === 'yes' || yn === 'yes-first' };
   const stated = words.statement(input.text, [`${expect.question}.yes`, `${expect.question}.no`]);
   return stated ? { kind: 'yesNo', yes: stated.endsWith('.yes'), stated: true } : undefined;

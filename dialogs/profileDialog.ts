@@ -59,6 +59,7 @@ export class ProfileDialog extends WaterfallDialog {
     const words = this.deps.content.answerWords;
     const typed = turnInfo(context).input.text;
     const t = (k: string) => this.deps.content.text.t(turnInfo(context).language, k);
+    if (typed && words.aboutAnotherQuestion(typed, question)) return t('profile.oneAtATime');
     return typed && (words.mentions(typed, 'unsure') || words.asks(typed)) ? t(`${question}.help`) : t('profile.retry');
   }
 

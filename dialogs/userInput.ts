@@ -311,6 +311,22 @@ export class AnswerWords {
     return kinds.find((k) => this.sets.get(k)?.has(first));
   }
 
+  /**
+   * True when the message names another profile question's topic and none of this one's words ("No RM
+   * account yet" said to the broker question): its yes or no belongs to the other question.
+   */
+  aboutAnotherQuestion(text: string, question: string): boolean {
+    const folded = foldText(text);
+    if ([`${question}.topic`, `${question}.yes`, `${question}.no`].some((k) => this.hasAny(folded, k))) return false;
+    return this.kinds.some((k) => k !== `${question}.topic` && k.startsWith('profile.') && k.endsWith('.topic') && this.hasAny(folded, k));
+  }
+
+  /** The first kind whose words are the message's whole last clause ("we have a Canadian customs broker, yes"). */
+  matchLastClause<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const clauses = text.split(/[,.;!]/).map((c) => c.trim()).filter(Boolean);
+    return clauses.length > 1 ? this.match(clauses[clauses.length - 1]!, kinds) : undefined;
+  }
+
   /** The first kind whose words are the message's whole first clause ("je pense que oui, on a un RM"). */
   matchFirstClause<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
     const clause = text.split(/[,.;!?]/)[0] ?? '';

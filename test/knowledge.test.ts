@@ -9,7 +9,7 @@ import { InsightsLog, scrubQuestion } from '../src/insights/insightsLog.js';
 import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { startAssistant, type RunningAssistant } from './support/testAssistant.js';
-import { buttons, visibleText, button } from './support/standInChannel.js';
+import { answerProfile, buttons, visibleText, button } from './support/standInChannel.js';
 
 describe('Knowledge content', () => {
   let content: AssistantContent;
@@ -266,6 +266,17 @@ describe('Answering questions over HTTP', () => {
     assert.match(visibleText(r), /How do I give my customs broker authority/);
     r = await bot.conversation({ locale: 'fr-CA' }).say('je suis perdu, c\'est trop compliqué');
     assert.match(visibleText(r), /Désolé, la GCRA, c'est beaucoup/);
+  });
+
+  it('meets the ways people vent ("THIS PORTAL IS A NIGHTMARE", "cest trop long, jai pas le temps") with sympathy, also at a step', async () => {
+    let r = await bot.conversation().say('THIS PORTAL IS A NIGHTMARE');
+    assert.match(visibleText(r), /Sorry, CARM is a lot to take in/);
+    const c = bot.conversation({ locale: 'fr-CA' });
+    await c.say('commencer');
+    await answerProfile((data) => c.click(data), { resident: true, broker: true, rm: true });
+    r = await c.say('cest trop long votre affaire, jai pas le temps');
+    assert.match(visibleText(r), /Désolé, la GCRA, c'est beaucoup/);
+    assert.doesNotMatch(visibleText(r), /pas certain d'avoir compris/);
   });
 
   it('reads a short follow-up with the topic just answered, and leaves an off-topic one off-topic', async () => {

@@ -190,6 +190,29 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: d.userId }))?.profile, undefined);
   });
 
+  it('does not take a yes or no about another first question as this one\'s answer ("No RM account yet" at the broker question)', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    await c.say('yes');
+    let r = await c.say('No RM account yet');
+    assert.match(visibleText(r), /Do you use a customs broker\?/);
+    assert.doesNotMatch(visibleText(r), /Does your business already have an import-export \(RM\) program account\?/);
+    // A yes at the end of the sentence answers.
+    r = await c.say('we have a Canadian customs broker, yes');
+    assert.match(visibleText(r), /\(RM\) program account\?/);
+    await c.say('no');
+    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
+      resident: true,
+      usesBroker: true,
+      hasRmAccount: false
+    });
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    r = await fr.say('oui on fait affaire avec un courtier');
+    assert.match(visibleText(r), /Votre entreprise est-elle établie au Canada\?/);
+    assert.doesNotMatch(visibleText(r), /Faites-vous affaire avec un courtier en douane\?/);
+  });
+
   it('takes a statement as the answer to a profile question and says what it noted', async () => {
     const c = bot.conversation();
     await c.say('start');
@@ -541,6 +564,14 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Your checklist has 12 steps; which one did you mean\?/);
     r = await bot.conversation({ locale: 'fr-CA' }).say('bonjour je reviens');
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
+  });
+
+  it('takes back a step asked in French typed without apostrophes ("oups jai clique sur cest fait par erreur")', async () => {
+    const c = await checklistStarted(bot, true, true, false, { locale: 'fr-CA' });
+    await c.say('cest fait');
+    const r = await c.say('oups jai clique sur cest fait par erreur');
+    assert.match(visibleText(r), /Annulé : l'étape « Choisir votre gestionnaire de compte d'entreprise » est de nouveau ouverte/);
+    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['choose-business-account-manager'], undefined);
   });
 
   it('"bye" says goodbye and leaves the open step where it was', async () => {

@@ -106,7 +106,7 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
     const keyed = /^(profile\.[a-z]+|step\.[a-z0-9-]+)\.(yes|no|done|later|topic)$/.exec(kind);
     if (!keyed) continue;
     const [, key, side] = keyed as unknown as [string, string, string];
-    const known = key.startsWith('step.') ? (stepIds.has(key.slice(5)) || key === 'step.any') && side !== 'yes' && side !== 'no' : questions.has(key) && (side === 'yes' || side === 'no');
+    const known = key.startsWith('step.') ? (stepIds.has(key.slice(5)) || key === 'step.any') && side !== 'yes' && side !== 'no' : questions.has(key) && (side === 'yes' || side === 'no' || side === 'topic');
     if (!known) throw new ContentError(`answer-words.yaml: "${kind}" names no question or step of the plan`);
   }
   return { knowledge, commands, plan, text, lexicon, outOfScope, answerWords, commandWords };
