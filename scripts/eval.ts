@@ -3,7 +3,7 @@
  * for training or tuning: top-1 accuracy per language, off-topic rejection, and the confused pairs.
  * A question counts as right only when the user would see the right thing first: the expected entry
  * or command is the top candidate and the recognizer did not fall back.
- * Usage: node dist/scripts/eval.js [--json] [--list-errors] [--seeds 7-14] [--file probes.yaml --half blind|dev]
+ * Usage: node dist/scripts/eval.js [--json] [--list-errors] [--seeds 15-62] [--file probes.yaml --half blind|dev]
  *
  * --seeds: the figures also move with the order the classifier is trained in; judge a content change
  * on the spread and mean over several training seeds, not on the shipped seed alone.
@@ -105,7 +105,9 @@ const option = (name: string) => (process.argv.includes(name) ? process.argv[pro
 const half = option('--half');
 const source: EvalSource = { file: option('--file'), half: half === 'dev' || half === 'blind' ? half : undefined };
 if (isMain && process.argv.includes('--seeds')) {
-  const [first, last] = (option('--seeds') ?? '7-14').split('-').map(Number) as [number, number];
+  // Seeds 7-14 gated content changes for several sessions: the content came to fit their noise (one
+  // French phrasing on an unrelated topic cost 1.3 English questions there, nothing on 48 other seeds).
+  const [first, last] = (option('--seeds') ?? '15-62').split('-').map(Number) as [number, number];
   await seedSpread(first, last ?? first, source);
 } else if (isMain) {
   const { report, errors } = await evaluate(undefined, source);

@@ -103,6 +103,25 @@ describe('Local recognizer', () => {
     assert.equal(decide([], t), 'none');
   });
 
+  it('answers what people typed in the eighth usability pass (trained on other wordings of them)', async () => {
+    const r = LocalRecognizer.fromContent(await loadContent(join(PROJECT_ROOT, 'content')));
+    const cases: Array<[string, string]> = [
+      ['what happens if I forget my password?', 'entry:locked-out-or-expired'],
+      ['ya tu une limite sur la carte', 'entry:payment-methods-and-limits'],
+      ['how do my warehouse guys get access, they only need to look', 'entry:employee-access'],
+      ['my courier already charges me the gst at the door, do i pay twice now?', 'entry:paid-cbsa-and-courier-bill'],
+      ['ok whatever, how do i start', 'command:start_onboarding'],
+      ['ok whats next after this', 'command:start_onboarding'],
+      ['hey im back, where was I', 'command:show_progress']
+    ];
+    for (const [text, expected] of cases) {
+      const got = r.recognizeSync(text);
+      const top = got.candidates[0];
+      assert.equal(got.decision, 'answer', text);
+      assert.equal(`${top?.kind}:${top?.id}`, expected, text);
+    }
+  });
+
   it('understands typos, missing accents, abbreviations and both languages', async () => {
     const content = await loadContent(join(PROJECT_ROOT, 'content'));
     const r = LocalRecognizer.fromContent(content);
