@@ -154,7 +154,9 @@ export class MainDialog extends ComponentDialog {
     // Sympathy first; what follows still answers the question, if there is one.
     const frustrated = this.deps.content.answerWords.mentions(text, 'frustration');
     if (frustrated) await dc.context.sendActivity(this.t(info.language, 'empathy.reply'));
-    // Before the open step reads it: "on a déjà fait 6 7 et 8" is not about this step.
+    // Before the open step reads them: "clicked done by mistake" and "on a déjà fait 6 7 et 8" are not
+    // answers to this step, whatever done words they carry.
+    if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
     if (await this.offerNumberedSteps(dc, text)) return;
     if (dc.activeDialog && openQuestionAccepts(dc, this.deps.content.answerWords)) {
       await this.answerQuestionAfterAnswer(dc, text);
@@ -162,7 +164,6 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if (await this.handleProfileStatements(dc, text)) return;
-    if (this.deps.content.answerWords.mentions(text, 'undo-request')) return this.undoLastStep(dc);
     if (await this.goToNumberedStep(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, info.language), text));
     // Someone fed up gets the way forward, not "did you mean…?" or "I'm not sure I understood".
@@ -533,19 +534,21 @@ export class MainDialog extends ComponentDialog {
     turnInfo(dc.context).nextOffer = action;
   }
 
-  /** The open steps a business already registered in the portal has done (its checklist begun). */
-  private stepsSettledByRegistration(progress: OnboardingProgress | undefined): PlannedStep[] {
-    if (!progress?.profile) return [];
-    return this.deps.plan.stepsFor(progress.profile).filter((p) => p.step.doneOnceRegistered && !isSettled(progress.steps[p.step.id]?.status));
-  }
-
   /** "We registered in 2022": offers to mark every step that settles, rather than a click per step. */
   private async offerRegisteredSteps(dc: DialogContext, text: string): Promise<boolean> {
     const { language, user } = turnInfo(dc.context);
     const words = this.deps.content.answerWords;
     // Registered, with nothing wrong: "…already registered us, now I can't add the business" is a problem to answer.
     if (!words.statement(text, ['already-registered']) || words.mentions(text, 'problem') || words.mentions(text, 'negation')) return false;
-    const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
+    const progress = await this.deps.progress.get(user, dc.context);
+    // No checklist yet ("our controller signed up last year, I just need to know what's left"): the
+    // three questions first, then what registration covered is marked and the rest follows.
+    if (!progress?.profile) {
+      await dc.cancelAllDialogs();
+      await dc.beginDialog(ONBOARDING_DIALOG, { alreadyRegistered: true } satisfies OnboardingOptions);
+      return true;
+    }
+    const open = this.deps.plan.settledByRegistration(progress);
     if (open.length < 2) return false;
     await this.sendOffer(dc, this.t(language, 'registered.offer', { count: open.length }), this.t(language, 'registered.button'), { action: 'markRegistered' });
     return true;
@@ -553,7 +556,7 @@ export class MainDialog extends ComponentDialog {
 
   private async markRegisteredSteps(dc: DialogContext): Promise<void> {
     const { language, user } = turnInfo(dc.context);
-    const open = this.stepsSettledByRegistration(await this.deps.progress.get(user, dc.context));
+    const open = this.deps.plan.settledByRegistration(await this.deps.progress.get(user, dc.context));
     await recordSteps(this.deps.progress, user, open.map((p) => p.step.id), 'done', dc.context.activity.id);
     await dc.context.sendActivity(open.length > 0 ? this.t(language, 'registered.done', { count: open.length }) : this.t(language, 'registered.nothing'));
     await dc.cancelAllDialogs();

@@ -6,6 +6,7 @@ import { progressCard } from '../cards/progressCard.js';
 import { PhaseDialog, phaseDialogId, type PhaseOptions } from './phaseDialog.js';
 import { ProfileDialog, PROFILE_DIALOG } from './profileDialog.js';
 import { turnInfo } from './turnContext.js';
+import { recordSteps } from './stepAnswers.js';
 import type { ConversationDeps } from './conversationDeps.js';
 
 export const ONBOARDING_DIALOG = 'onboarding';
@@ -15,6 +16,8 @@ export interface OnboardingOptions {
   startAt?: string;
   /** Ask the profile questions again ("change my answers"); the steps' progress is kept. */
   reviseProfile?: boolean;
+  /** Said to be registered already: once the profile is known, the steps registration covered are marked. */
+  alreadyRegistered?: boolean;
 }
 
 /**
@@ -51,7 +54,7 @@ export class OnboardingDialog extends WaterfallDialog {
       return step.beginDialog(PROFILE_DIALOG);
     }
     if (!progress?.profile) {
-      await step.context.sendActivity(t.t(language, 'onboarding.intro'));
+      await step.context.sendActivity(t.t(language, (step.options as OnboardingOptions)?.alreadyRegistered ? 'registered.intro' : 'onboarding.intro'));
       return step.beginDialog(PROFILE_DIALOG);
     }
     // Nothing left to pick up on a settled checklist: its end says so.
@@ -71,6 +74,11 @@ export class OnboardingDialog extends WaterfallDialog {
       });
       const total = this.deps.plan.stepsFor(saved.profile).length;
       await step.context.sendActivity(this.deps.content.text.t(language, 'onboarding.plan', { total }));
+      const registered = (step.options as OnboardingOptions)?.alreadyRegistered ? this.deps.plan.settledByRegistration(saved) : [];
+      if (registered.length > 0) {
+        await recordSteps(this.deps.progress, user, registered.map((p) => p.step.id), 'done', step.context.activity.id);
+        await step.context.sendActivity(this.deps.content.text.t(language, 'registered.done', { count: registered.length }));
+      }
     }
     return step.next();
   }

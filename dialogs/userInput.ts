@@ -47,6 +47,31 @@ function onlyKind<Kind extends string>(clauses: readonly string[], kinds: readon
 }
 
 /** A message read clause by clause (folded). */
+/** True when `typed` is `word` with two neighbouring letters swapped or one letter doubled. */
+function oneSlip(typed: string, word: string): boolean {
+  if (word.length < 3) return false;
+  if (typed.length === word.length) {
+    const i = [...typed].findIndex((c, k) => c !== word[k]);
+    return i >= 0 && i + 1 < word.length && typed[i] === word[i + 1] && typed[i + 1] === word[i] && typed.slice(i + 2) === word.slice(i + 2);
+  }
+  if (typed.length !== word.length + 1) return false;
+  for (let i = 1; i < typed.length; i++) {
+    if (typed[i] === typed[i - 1] && typed.slice(0, i) + typed.slice(i + 1) === word) return true;
+  }
+  return false;
+}
+
+/** The same words, but for one slip in one of them. */
+function oneSlipApart(typed: readonly string[], phrase: readonly string[]): boolean {
+  if (typed.length !== phrase.length) return false;
+  let slips = 0;
+  for (let i = 0; i < typed.length; i++) {
+    if (typed[i] === phrase[i]) continue;
+    if (++slips > 1 || !oneSlip(typed[i]!, phrase[i]!)) return false;
+  }
+  return slips === 1;
+}
+
 interface Clauses {
   stated: string[];
   asked: string[];
@@ -66,6 +91,8 @@ export class AnswerWords {
   private readonly byFirstWord = new Map<string, Map<string, string[][]>>();
   /** The kinds that name a step's topic ("step.get-business-number.topic"). */
   private readonly stepTopics: string[];
+  /** Every word of every phrase: tells an elided word typed whole ("cest") from a word of its own. */
+  private readonly vocabulary = new Set<string>();
 
   constructor(file: AnswerWordsFile) {
     for (const [kind, langs] of Object.entries(file)) {
@@ -75,6 +102,7 @@ export class AnswerWords {
       const index = new Map<string, string[][]>();
       for (const phrase of words) {
         const parts = phrase.split(' ').filter(Boolean);
+        for (const part of parts) this.vocabulary.add(part);
         if (parts.length === 0) continue;
         const list = index.get(parts[0]!) ?? [];
         list.push(parts);
@@ -104,11 +132,36 @@ export class AnswerWords {
     return found;
   }
 
-  /** The first kind whose words match the whole message (folded), among those asked for. */
-  match<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+  /**
+   * The message folded (case, accents, punctuation), with French elisions typed without their
+   * apostrophe restored where the phrases need it: "cest moi" → "c est moi", "jai clique" → "j ai
+   * clique". A word is split only when it is no phrase's word and what follows the letter is one.
+   */
+  private fold(text: string): string {
     const folded = foldText(text);
+    if (!/\b(?:qu|[cdjlmnst])[aeiouyh]/.test(folded)) return folded;
+    return folded
+      .split(' ')
+      .map((word) => {
+        const elided = /^(qu|[cdjlmnst])([aeiouyh][a-z]*)$/.exec(word);
+        return elided && elided[2]!.length >= 2 && !this.vocabulary.has(word) && this.vocabulary.has(elided[2]!) ? `${elided[1]} ${elided[2]}` : word;
+      })
+      .join(' ');
+  }
+
+  /**
+   * The first kind whose words match the whole message (folded), among those asked for. A short
+   * message with one slip of the thumb still matches: two letters swapped or one doubled ("yse",
+   * "nto yet", "donee"), in a word of three letters or more. Not a letter changed: "none" is not "done".
+   */
+  match<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
+    const folded = this.fold(text);
     if (!folded) return undefined;
-    return kinds.find((k) => this.sets.get(k)?.has(folded));
+    const exact = kinds.find((k) => this.sets.get(k)?.has(folded));
+    if (exact || folded.length > 24) return exact;
+    const words = folded.split(' ');
+    const slipped = kinds.filter((k) => (this.lists.get(k) ?? []).some((phrase) => oneSlipApart(words, phrase.split(' '))));
+    return slipped.length === 1 ? slipped[0] : undefined;
   }
 
   /**
@@ -159,11 +212,11 @@ export class AnswerWords {
     };
     let first = true;
     for (const sentence of text.split(/(?<=[.!?;\n])/)) {
-      const parts = sentence.split(',').map((typed) => ({ typed, folded: foldText(typed) })).filter((p) => p.folded);
+      const parts = sentence.split(',').map((typed) => ({ typed, folded: this.fold(typed) })).filter((p) => p.folded);
       if (parts.length === 0) continue;
       const endsAsking = sentence.trim().endsWith('?');
       if (this.startsWithAny(parts[0]!.folded, 'question-first') || (parts.length === 1 && endsAsking)) {
-        if (first) return { stated: [], asked: [foldText(text)], askedText: [text.trim()] };
+        if (first) return { stated: [], asked: [this.fold(text)], askedText: [text.trim()] };
         asked.push(...parts.map((p) => p.folded));
         askedText.push(sentence.trim());
         continue;
@@ -194,7 +247,7 @@ export class AnswerWords {
    * negated, and not when the message names a problem ("registered, but got an error").
    */
   settlesStep(text: string, stepId: string): boolean {
-    if (this.hasAny(foldText(text), 'problem')) return false;
+    if (this.hasAny(this.fold(text), 'problem')) return false;
     for (const folded of this.clausesOf(text).stated) {
       if (this.hasAny(folded, `step.${stepId}.topic`) && this.hasAny(folded, 'completion') && !this.hasAny(folded, 'negation') && !this.aboutAnotherStep(folded, stepId)) return true;
     }
@@ -230,22 +283,22 @@ export class AnswerWords {
 
   /** True when the message opens with a phrase of `kind`. */
   opensWith(text: string, kind: string): boolean {
-    return this.startsWithAny(foldText(text), kind);
+    return this.startsWithAny(this.fold(text), kind);
   }
 
   /** True when the message asks something: a "?" or a question word first ("what counts as based in Canada"). */
   asks(text: string): boolean {
-    return text.includes('?') || this.startsWithAny(foldText(text), 'question-first');
+    return text.includes('?') || this.startsWithAny(this.fold(text), 'question-first');
   }
 
   /** True when a phrase of `kind` is anywhere in the message, as whole words ("this is too complicated"). */
   mentions(text: string, kind: string): boolean {
-    return this.hasAny(foldText(text), kind);
+    return this.hasAny(this.fold(text), kind);
   }
 
   /** True for a request to act for the user ("can you register my company for me?", "peux-tu le faire à ma place"). */
   asksUsToAct(text: string): boolean {
-    const folded = foldText(text);
+    const folded = this.fold(text);
     return this.startsWithAny(folded, 'request-first') && this.hasAny(folded, 'on-their-behalf');
   }
 
@@ -306,7 +359,7 @@ export class AnswerWords {
 
   /** The first kind whose words include the message's first word (folded), among those asked for. */
   matchFirstWord<Kind extends string>(text: string, kinds: readonly Kind[]): Kind | undefined {
-    const first = foldText(text).split(' ')[0];
+    const first = this.fold(text).split(' ')[0];
     if (!first) return undefined;
     return kinds.find((k) => this.sets.get(k)?.has(first));
   }
@@ -316,7 +369,7 @@ export class AnswerWords {
    * account yet" said to the broker question): its yes or no belongs to the other question.
    */
   aboutAnotherQuestion(text: string, question: string): boolean {
-    const folded = foldText(text);
+    const folded = this.fold(text);
     if ([`${question}.topic`, `${question}.yes`, `${question}.no`].some((k) => this.hasAny(folded, k))) return false;
     return this.kinds.some((k) => k !== `${question}.topic` && k.startsWith('profile.') && k.endsWith('.topic') && this.hasAny(folded, k));
   }

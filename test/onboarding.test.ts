@@ -926,6 +926,46 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first open step comes next');
   });
 
+  it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
+    const c = bot.conversation();
+    await c.say('start');
+    let r = await c.say('yse');
+    assert.match(visibleText(r), /Do you use a customs broker\?/);
+    await c.say('yes');
+    r = await c.say('yes');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    r = await c.say('donee');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+    r = await c.say('none');
+    assert.doesNotMatch(visibleText(r), /is done/);
+    r = await c.say('nto yet');
+    assert.match(visibleText(r), /I'll come back to “Choose how you will sign in” later/);
+  });
+
+  it('French typed without apostrophes reads like French with them ("cest moi", "on a deja choisi, cest ma conjointe la gce")', async () => {
+    for (const text of ['cest moi', 'on a deja choisi, cest ma conjointe la gce']) {
+      const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+      const r = await fr.say(text);
+      assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/, text);
+    }
+  });
+
+  it('"already signed up last year, what\'s left?" before any checklist: three questions, then registration\'s steps marked and the rest', async () => {
+    const c = bot.conversation();
+    let r = await c.say("so actually our controller already signed up last year in the portal, she's the BAM, I just need to know what's left");
+    assert.match(visibleText(r), /much of the checklist is behind you/);
+    assert.match(visibleText(r), /Is your business based in Canada\?/);
+    r = await answerProfile(c, true, true, true);
+    assert.match(visibleText(r), /✓ Marked \d+ steps done/);
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const plan = new OnboardingPlan(bot.assistant.content.plan);
+    const registered = plan.stepsFor(progress!.profile!).filter((p) => p.step.doneOnceRegistered);
+    assert.ok(registered.length >= 5);
+    for (const p of registered) assert.equal(progress!.steps[p.step.id]?.status, 'done', p.step.id);
+    const next = plan.nextStep(progress)!;
+    assert.equal(stepTitle(r), next.step.en.title, 'the first step registration does not cover comes next');
+  });
+
   it('a question that shares a word with "forget it" does not stop the checklist', async () => {
     const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('what happens if I forget my password?');

@@ -76,6 +76,12 @@ export class OnboardingPlan {
       .map((n) => n.text[language]);
   }
 
+  /** The open steps a business already registered in the portal has done (its checklist begun). */
+  settledByRegistration(progress: OnboardingProgress | undefined): PlannedStep[] {
+    if (!progress?.profile) return [];
+    return this.stepsFor(progress.profile).filter((p) => p.step.doneOnceRegistered && !isSettled(progress.steps[p.step.id]?.status));
+  }
+
   summary(progress: OnboardingProgress | undefined): PlanSummary {
     const steps = this.stepsFor(progress?.profile);
     const status = (p: PlannedStep) => progress?.steps[p.step.id]?.status;
