@@ -185,8 +185,9 @@ export class MainDialog extends ComponentDialog {
     const guesses = wordCount > COMMAND_GUESS_MAX_WORDS ? recognition.candidates.filter((c) => c.kind !== 'command') : recognition.candidates;
     if (recognition.decision === 'clarify' && guesses.length > 0) {
       await this.deps.responder.sendClarify(dc.context, guesses, info.language, (name) => this.commandTitle(info.language, name));
-      // At a step, its buttons under the guesses: "none of these" should not leave the checklist out of reach.
-      if (openStepId(dc)) return this.reprompt(dc);
+      // At a step or a first question, its buttons under the guesses: "none of these" should not leave
+      // the checklist out of reach.
+      if (openStepId(dc) || this.isProfileOpen(dc)) return this.reprompt(dc);
       return;
     }
     if (dc.activeDialog) {

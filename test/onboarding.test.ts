@@ -926,6 +926,14 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first open step comes next');
   });
 
+  it('"Did you mean…?" at a first question keeps that question\'s buttons under it', async () => {
+    const fr = bot.conversation({ locale: 'fr-CA' });
+    await fr.say('commencer');
+    const r = await fr.say('c quoi le truc du courtier');
+    assert.match(visibleText(r), /Vouliez-vous dire/);
+    assert.ok(buttons(r).some((b) => b.data?.question === 'profile.resident'), buttons(r).map((b) => b.title).join(' | '));
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');
