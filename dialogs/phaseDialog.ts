@@ -127,11 +127,16 @@ export class PhaseDialog extends WaterfallDialog {
       await this.deps.responder.sendAnswer(step.context, planned.step.learnMore[0]!, language, 'button');
       return step.replaceDialog(this.id, { startAt: stepId, visited });
     }
+    const title = planned.step[language].title;
+    // "Skip" on a step already done (reached with "go back" or the progress card) moves on; it does not
+    // turn a finished step into a skipped one.
+    if (answer.choice === 'skip' && progress?.steps[stepId]?.status === 'done') {
+      return step.replaceDialog(this.id, { visited: [...visited, stepId], notice: t.t(language, 'step.keptDone', { title }) });
+    }
     const check = checkStepValue(planned.step, answer.choice, answer.value, progress);
     const value = check.ok ? check.value : undefined;
     const status = STATUS_FOR_CHOICE[answer.choice];
     await recordStep(this.deps.progress, user, stepId, status, value, step.context.activity.id);
-    const title = planned.step[language].title;
     const said = [t.t(language, status === 'done' ? 'step.markedDone' : status === 'later' ? 'step.markedLater' : 'step.markedSkipped', { title })];
     if (value && value.kind !== 'signInOption') said.push(t.t(language, value.savedKey ?? 'step.valueSaved', { masked: value.shown }));
     return step.replaceDialog(this.id, { visited: [...visited, stepId], notice: said.join(' ') });

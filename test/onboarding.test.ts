@@ -934,6 +934,18 @@ describe('Guided onboarding over HTTP', function () {
     assert.ok(buttons(r).some((b) => b.data?.question === 'profile.resident'), buttons(r).map((b) => b.title).join(' | '));
   });
 
+  it('"go back" to a finished step, then "skip": the step stays done and the checklist moves on', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say("it's me, I own the company");
+    let r = await c.say('go back');
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    r = await c.say('skip');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” stays done/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');
