@@ -33,6 +33,16 @@ function savedAsComponents(stack: ChannelActivity[]): ChannelActivity[] {
 const answerProfile = (c: ChannelConversation, resident: boolean, broker: boolean, rm: boolean) =>
   answerProfileWith((data) => c.click(data), { resident, broker, rm });
 
+/** The person's progress as stored. */
+const storedProgress = (bot: RunningAssistant, c: ChannelConversation) => bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+
+/** A conversation with the checklist begun: its first question is open. */
+async function firstQuestionsStarted(bot: RunningAssistant, locale: 'en-CA' | 'fr-CA'): Promise<ChannelConversation> {
+  const c = bot.conversation({ locale });
+  await c.say(locale === 'fr-CA' ? 'commencer' : 'start');
+  return c;
+}
+
 /** A conversation with the checklist begun and its three first questions answered: step 1 is open. */
 async function checklistStarted(bot: RunningAssistant, resident: boolean, broker: boolean, rm: boolean, options?: ConversationOptions): Promise<ChannelConversation> {
   const c = bot.conversation(options);
@@ -77,7 +87,7 @@ describe('Guided onboarding over HTTP', function () {
     const menu = await c.say('menu');
     assert.ok(buttons(menu).some((b) => b.title === 'Review my checklist'), buttons(menu).map((b) => b.title).join(' | '));
     assert.ok(!buttons(menu).some((b) => /Continue/.test(b.title)));
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 12);
     assert.equal(progress!.values.signInOption, 'gckey');
   });
@@ -105,7 +115,7 @@ describe('Guided onboarding over HTTP', function () {
 
   it('personalises the plan: a non-resident is told to get the BN9 first; no broker means no delegation step', async () => {
     const c = await checklistStarted(bot, false, false, false);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.deepEqual(progress!.profile, { resident: false, usesBroker: false, hasRmAccount: false });
     let r = await c.click({ action: 'jump', stepId: 'get-business-number' });
     assert.match(visibleText(r), /before|avant/i);
@@ -133,7 +143,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /looks like 123456782RM0001/);
     r = await c.say('871000006rm0001');
     assert.match(visibleText(r), /is done/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, '871000006RM0001');
   });
@@ -158,7 +168,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /I'll come back to “Get ready for the affinity questions” later/);
     r = await c.say('skip this step');
     assert.match(visibleText(r), /Skipped “Sign in and create your personal profile”/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, '871000006RM0001');
     assert.equal(progress!.steps['prepare-affinity-answers']?.status, 'later');
@@ -175,11 +185,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('non, pas encore');
     // Answered in French: the checklist goes on in French.
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
-    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
-      resident: true,
-      usesBroker: false,
-      hasRmAccount: false
-    });
+    assert.deepEqual((await storedProgress(bot, c))?.profile, { resident: true, usesBroker: false, hasRmAccount: false });
     // Only a first word that is yes or no: "ok what now" is not an answer (the same question comes
     // again), and "y a-t-il" is not "y(es)".
     const d = bot.conversation();
@@ -187,7 +193,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await d.say('ok what now');
     assert.match(visibleText(r), /Is your business based in Canada\?/);
     assert.doesNotMatch(visibleText(r), /Did you mean/);
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: d.userId }))?.profile, undefined);
+    assert.equal((await storedProgress(bot, d))?.profile, undefined);
   });
 
   it('does not take a yes or no about another first question as this one\'s answer ("No RM account yet" at the broker question)', async () => {
@@ -201,13 +207,8 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('we have a Canadian customs broker, yes');
     assert.match(visibleText(r), /\(RM\) program account\?/);
     await c.say('no');
-    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
-      resident: true,
-      usesBroker: true,
-      hasRmAccount: false
-    });
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
+    assert.deepEqual((await storedProgress(bot, c))?.profile, { resident: true, usesBroker: true, hasRmAccount: false });
+    const fr = await firstQuestionsStarted(bot, 'fr-CA');
     r = await fr.say('oui on fait affaire avec un courtier');
     assert.match(visibleText(r), /Votre entreprise est-elle établie au Canada\?/);
     assert.doesNotMatch(visibleText(r), /Faites-vous affaire avec un courtier en douane\?/);
@@ -228,14 +229,9 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say("we don't have one yet");
     assert.match(visibleText(r), /Noted: no RM account yet\./);
     assert.equal(stepTitle(r), 'Choose your Business Account Manager');
-    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
-      resident: true,
-      usesBroker: true,
-      hasRmAccount: false
-    });
+    assert.deepEqual((await storedProgress(bot, c))?.profile, { resident: true, usesBroker: true, hasRmAccount: false });
     // A negated statement is not read as its opposite: "not in Canada" is asked again, not taken as yes.
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
+    const fr = await firstQuestionsStarted(bot, 'fr-CA');
     r = await fr.say("on n'est pas au Canada");
     assert.doesNotMatch(visibleText(r), /C'est noté/);
     r = await fr.say('nous sommes une entreprise américaine');
@@ -243,11 +239,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await fr.say('on fait affaire avec un courtier en douane');
     assert.match(visibleText(r), /C'est noté : fait affaire avec un courtier\./);
     await fr.say("on n'en a pas");
-    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId }))?.profile, {
-      resident: false,
-      usesBroker: true,
-      hasRmAccount: false
-    });
+    assert.deepEqual((await storedProgress(bot, fr))?.profile, { resident: false, usesBroker: true, hasRmAccount: false });
   });
 
   it('takes a statement that settles a step ("I\'ll be the BAM", "waiting for our broker") and leaves questions alone', async () => {
@@ -272,7 +264,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say("oops, that's wrong");
     assert.match(visibleText(r), /Undone: “Have your CRA business number \(BN9\) ready” is open again/);
     assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['get-business-number'], undefined);
+    assert.equal((await storedProgress(bot, c))!.steps['get-business-number'], undefined);
     assert.match(visibleText(await bot.conversation().say('undo')), /nothing to undo yet/);
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('notre propriétaire va être le GCE');
@@ -283,10 +275,10 @@ describe('Guided onboarding over HTTP', function () {
     assert.doesNotMatch(visibleText(r), /est fait\./);
     const fr2 = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     await fr2.say('on hésite encore');
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr2.userId });
+    const progress = await storedProgress(bot, fr2);
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId }))!.values.signInOption, 'gckey');
-    const en = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal((await storedProgress(bot, fr))!.values.signInOption, 'gckey');
+    const en = await storedProgress(bot, c);
     assert.equal(en!.values.signInOption, 'sign-in-partner');
   });
 
@@ -369,12 +361,12 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
     r = await c.say('not sure yet, my boss will decide');
     assert.match(visibleText(r), /come back to “Choose how you will sign in” later/);
-    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    let progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['choose-sign-in-option']?.status, 'later');
     // The card's "Not decided yet" with Done is not a choice made either.
     await c.click({ action: 'jump', stepId: 'choose-sign-in-option' });
     r = await c.click({ action: 'step', stepId: 'choose-sign-in-option', choice: 'done', value: 'undecided' });
-    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['choose-sign-in-option']?.status, 'later');
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('c fait');
@@ -392,7 +384,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Please choose \*\*GCKey\*\* or \*\*Sign-In Partner\*\*/);
     r = await c.click(button(r, /Sign-In Partner/));
     assert.match(visibleText(r), /“Choose how you will sign in” is done/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.values.signInOption, 'sign-in-partner');
   });
 
@@ -409,7 +401,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('yes');
     assert.match(visibleText(r), /Your checklist has \*\*12 steps\*\*/);
     assert.equal(stepTitle(r), 'Choose how you will sign in');
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.deepEqual(progress!.profile, { resident: true, usesBroker: true, hasRmAccount: true });
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
     // A sentence that agrees with the answers changes nothing.
@@ -447,7 +439,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click(click);
     assert.match(visibleText(r), /Marked 7 steps done/);
     assert.equal(stepTitle(r), "Approve your customs broker's delegation request");
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 7);
     assert.equal(progress!.steps['approve-broker-delegation'], undefined);
     // Said again once they are settled, it is not offered again.
@@ -479,7 +471,7 @@ describe('Guided onboarding over HTTP', function () {
     await e.say('yes please');
     r = await e.say('undo');
     assert.match(visibleText(r), /the 7 steps marked together are open again/);
-    const undone = await bot.assistant.progress.get({ channelId: 'emulator', userId: e.userId });
+    const undone = await storedProgress(bot, e);
     assert.equal(Object.keys(undone!.steps).length, 0);
   });
 
@@ -492,7 +484,7 @@ describe('Guided onboarding over HTTP', function () {
     await c.say('no');
     r = await c.say('not sure');
     assert.match(visibleText(r), /Answer \*\*yes\*\* if someone files your customs declarations for you/);
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, undefined);
+    assert.equal((await storedProgress(bot, c))?.profile, undefined);
     await c.say('yes');
     // A first clause that is a yes answers; the rest is context.
     r = await c.say('je pense que oui, on a un numéro RM');
@@ -501,7 +493,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('can I use a sign-in partner? we bank with Chase');
     assert.doesNotMatch(visibleText(r), /is done/);
     assert.match(visibleText(r), /GCKey or Sign-In Partner, which should I use\?/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.deepEqual(progress!.profile, { resident: false, usesBroker: true, hasRmAccount: true });
     assert.equal(progress!.steps['choose-sign-in-option'], undefined);
   });
@@ -528,7 +520,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(stepTitle(r) ?? '', /gestionnaire de compte/i);
     r = await c.say('étape précédente');
     assert.match(visibleText(r), /C'est la première étape de votre liste/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(Object.values(progress!.steps).filter((s) => s.status === 'done').length, 2);
   });
 
@@ -544,7 +536,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Approve your customs broker's delegation request” is done/);
     r = await c.say('oh wait I clicked done by mistake');
     assert.match(visibleText(r), /Undone: “Approve your customs broker's delegation request” is open again/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['approve-broker-delegation'], undefined);
     // A question the bot cannot place, asked at a step: it says so, and shows the step again.
     r = await c.say('can the portal print my broker list?');
@@ -554,7 +546,7 @@ describe('Guided onboarding over HTTP', function () {
     await c.click({ action: 'jump', stepId: 'get-program-account' });
     r = await c.say('871 000 006');
     assert.match(visibleText(r), /That is your business number \(BN9\), •+006: noted for its step/);
-    const kept = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const kept = await storedProgress(bot, c);
     assert.equal(kept!.values.businessNumber, '871000006');
     assert.equal(kept!.steps['get-program-account'], undefined);
     // A step by its number, done or not.
@@ -571,7 +563,7 @@ describe('Guided onboarding over HTTP', function () {
     await c.say('cest fait');
     const r = await c.say('oups jai clique sur cest fait par erreur');
     assert.match(visibleText(r), /Annulé : l'étape « Choisir votre gestionnaire de compte d'entreprise » est de nouveau ouverte/);
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))!.steps['choose-business-account-manager'], undefined);
+    assert.equal((await storedProgress(bot, c))!.steps['choose-business-account-manager'], undefined);
   });
 
   it('"bye" says goodbye and leaves the open step where it was', async () => {
@@ -642,11 +634,11 @@ describe('Guided onboarding over HTTP', function () {
     // Back to the step that was open, in the same message.
     assert.equal(r.length, 1);
     assert.equal(stepTitle(r), 'Choose how you will sign in');
-    assert.ok(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }));
+    assert.ok(await storedProgress(bot, c));
     r = await c.say('recommencer');
     r = await c.click(button(r, /start over|recommencer/i));
     assert.match(visibleText(r), /erased|effacée/);
-    assert.equal(await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }), undefined);
+    assert.equal(await storedProgress(bot, c), undefined);
     // The way to begin again is a button, not only "type start".
     r = await c.click(button(r, /Start my CARM checklist|Commencer ma liste/));
     assert.match(visibleText(r), /three quick questions|trois petites questions/);
@@ -667,11 +659,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /\(RM\) program account\?/);
     r = await c.click({ action: 'choose', question: 'profile.rm', value: 'yes' });
     assert.equal(stepTitle(r), 'Choose your Business Account Manager');
-    assert.deepEqual((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.profile, {
-      resident: true,
-      usesBroker: true,
-      hasRmAccount: true
-    });
+    assert.deepEqual((await storedProgress(bot, c))?.profile, { resident: true, usesBroker: true, hasRmAccount: true });
     const after = (await bot.assistant.storage.read([key]))[key]!;
     assert.deepEqual(after.dialogState.dialogStack.map((d: ChannelActivity) => d.id), ['onboarding', 'phase.pre-registration', 'phase.pre-registration.answer']);
   });
@@ -716,7 +704,7 @@ describe('Guided onboarding over HTTP', function () {
     let r = await c.say("I don't know");
     assert.equal(stepTitle(r), 'Choose how you will sign in');
     assert.match(visibleText(r), /Official source/);
-    assert.equal((await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId }))?.steps['choose-sign-in-option'], undefined);
+    assert.equal((await storedProgress(bot, c))?.steps['choose-sign-in-option'], undefined);
     const f = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await f.say('je ne sais pas');
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
@@ -738,7 +726,7 @@ describe('Guided onboarding over HTTP', function () {
     const count = bot.channel.repliesIn(c.id).length;
     await bot.channel.post(bot.url, retried);
     assert.equal(bot.channel.repliesIn(c.id).length, count, 'the retry got no second answer');
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.deepEqual(Object.keys(progress!.steps), ['choose-business-account-manager']);
     assert.equal(progress!.steps['choose-business-account-manager']!.status, 'done');
   });
@@ -764,7 +752,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click({ ...button(r, 'Go to this step'), stepId: 'choose-business-account-manager' });
     assert.equal(stepTitle(r), 'Choose your Business Account Manager');
     await c.click(button(r, 'Not yet, remind me later'));
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'later');
   });
 
@@ -825,7 +813,7 @@ describe('Guided onboarding over HTTP', function () {
     // Nine digits alone at the RM step are not a program account: it says what one looks like.
     r = await c.say('871000006');
     assert.match(visibleText(r), /adds the letters RM and four digits \(for example 123456782RM0001\)/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.values.businessNumber, '871000006');
     assert.equal(progress!.values.programAccount, undefined);
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
@@ -844,7 +832,7 @@ describe('Guided onboarding over HTTP', function () {
       assert.doesNotMatch(visibleText(r), /is done/, text);
       assert.match(visibleText(r), /GCKey or Sign-In Partner, which should I use\?/, text);
     }
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done', 'the owner naming themselves and a backup settles the BAM step');
     assert.equal(progress!.steps['choose-sign-in-option'], undefined);
     assert.equal(progress!.values.signInOption, undefined);
@@ -859,7 +847,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /“Choose how you will sign in” is done/);
     assert.match(visibleText(r), /locked out/i, 'the question is answered');
     assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready', 'then the next step');
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.values.signInOption, 'gckey');
     // A question that cannot be placed is said so, not silently dropped; a short "what now?" is not a question to answer.
     r = await c.say('done. how long does the whole thing usually take for a company like ours?');
@@ -902,7 +890,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.click(yes!.data!);
     assert.match(visibleText(r), /Marked 3 steps done/);
     assert.equal(stepTitle(r), 'Have your import-export (RM) program account ready');
-    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    let progress = await storedProgress(bot, c);
     assert.deepEqual(Object.keys(progress!.steps).filter((id) => progress!.steps[id]?.status === 'done').length, 3);
     // One number without the word "step" is not a list of steps; a number past the checklist is said so.
     r = await c.click(yes!.data!);
@@ -920,15 +908,14 @@ describe('Guided onboarding over HTTP', function () {
     assert.ok(buttons(r).some((b) => b.data?.action === 'markSteps'));
     r = await fr.say('oui');
     assert.match(visibleText(r), /3 étapes marquées comme faites/);
-    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    progress = await storedProgress(bot, fr);
     const steps = new OnboardingPlan(bot.assistant.content.plan).stepsFor(progress!.profile!).map((p) => p.step.id);
     assert.deepEqual(steps.filter((id) => progress!.steps[id]?.status === 'done'), steps.slice(5, 8));
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first open step comes next');
   });
 
   it('"Did you mean…?" at a first question keeps that question\'s buttons under it', async () => {
-    const fr = bot.conversation({ locale: 'fr-CA' });
-    await fr.say('commencer');
+    const fr = await firstQuestionsStarted(bot, 'fr-CA');
     const r = await fr.say('c quoi le truc du courtier');
     assert.match(visibleText(r), /Vouliez-vous dire/);
     assert.ok(buttons(r).some((b) => b.data?.question === 'profile.resident'), buttons(r).map((b) => b.title).join(' | '));
@@ -942,7 +929,7 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('skip');
     assert.match(visibleText(r), /“Choose your Business Account Manager” stays done/);
     assert.equal(stepTitle(r), 'Choose how you will sign in');
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
   });
 
@@ -977,7 +964,7 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Is your business based in Canada\?/);
     r = await answerProfile(c, true, true, true);
     assert.match(visibleText(r), /✓ Marked \d+ steps done/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    const progress = await storedProgress(bot, c);
     const plan = new OnboardingPlan(bot.assistant.content.plan);
     const registered = plan.stepsFor(progress!.profile!).filter((p) => p.step.doneOnceRegistered);
     assert.ok(registered.length >= 5);
@@ -1073,7 +1060,7 @@ describe('Guided onboarding over HTTP', function () {
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('je suis le GCE');
     assert.match(visibleText(r), /est faite|est fait|✓/);
-    const progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    const progress = await storedProgress(bot, fr);
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
   });
 
