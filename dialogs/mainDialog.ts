@@ -565,10 +565,6 @@ export class MainDialog extends ComponentDialog {
   }
 
   /**
-   * "Go to step 7" / "étape 3": the step with that number in the person's checklist, as the cards
-   * number them, done or not (a finished step can be looked at again and put back to "not yet").
-   */
-  /**
    * "We already did steps 1 to 3", "on a déjà fait 6 7 et 8": offers to mark those steps, naming each,
    * since numbers typed from memory may be off. Several numbers, or "step(s)" with one; a completion
    * word; not a question and not negated.
@@ -618,6 +614,10 @@ export class MainDialog extends ComponentDialog {
     await dc.beginDialog(ONBOARDING_DIALOG, {});
   }
 
+  /**
+   * "Go to step 7" / "étape 3": the step with that number in the person's checklist, as the cards
+   * number them, done or not (a finished step can be looked at again and put back to "not yet").
+   */
   private async goToNumberedStep(dc: DialogContext, text: string): Promise<boolean> {
     const asked = STEP_NUMBER.exec(text.trim());
     if (!asked) return false;
