@@ -875,6 +875,27 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /NE9/, 'the French question is answered too');
   });
 
+  it('an answer with a question after it and no comma ("GCKey but what if…?") keeps the answer and answers the question', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    let r = await c.say("we'll go with GCKey but what if I forget my password?");
+    assert.match(visibleText(r), /locked out/i, 'the question is answered');
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/, 'and the sign-in choice is not lost');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.signInOption, 'gckey');
+    const fr = await checklistStarted(bot, true, false, true, { locale: 'fr-CA' });
+    await fr.say("c'est fait");
+    r = await fr.say("on va prendre le partenaire de connexion mais si j'oublie mon mot de passe?");
+    assert.match(visibleText(r), /bloqué/);
+    assert.match(visibleText(r), /« Choisir votre option de connexion » est fait/);
+    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    assert.equal(progress!.values.signInOption, 'sign-in-partner');
+    // A question that opens the message is still only a question.
+    r = await fr.say('mais si je perds mon numéro?');
+    assert.doesNotMatch(visibleText(r), /» est fait/);
+  });
+
   it('a step answered in the other language goes on in that language; one word or a chosen language does not switch', async () => {
     const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('je suis le GCE');
@@ -916,7 +937,7 @@ describe('Guided onboarding over HTTP', function () {
 
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('on a déjà fait 6 7 et 8');
-    assert.doesNotMatch(visibleText(r), /est fait/);
+    assert.doesNotMatch(visibleText(r), /» est fait/);
     assert.ok(buttons(r).some((b) => b.data?.action === 'markSteps'));
     r = await fr.say('oui');
     assert.match(visibleText(r), /3 étapes marquées comme faites/);
