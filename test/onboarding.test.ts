@@ -947,6 +947,28 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first open step comes next');
   });
 
+  it('"we did everything up to step 5" / "jusqu\'à l\'étape 3" offers every open step up to that one, not that one alone', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    let r = await c.say('we did everything up to step 5');
+    for (const title of ['Choose how you will sign in', 'Have your CRA business number (BN9) ready', 'Have your import-export (RM) program account ready', 'Get ready for the affinity questions']) {
+      assert.ok(visibleText(r).includes(title), title);
+    }
+    assert.ok(!visibleText(r).includes('• 1.'), 'a step already done is not offered again');
+    r = await c.say('yes');
+    assert.match(visibleText(r), /Marked 4 steps done/);
+    assert.equal(stepTitle(r), 'Sign in and create your personal profile');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say("on a tout fait jusqu'à l'étape 3");
+    assert.match(visibleText(r), /• 1\. Choisir votre gestionnaire de compte d'entreprise/);
+    assert.match(visibleText(r), /• 3\. Avoir en main votre numéro d'entreprise/);
+    // "de 4 jusqu'à 6" is still a range of three.
+    r = await fr.say("on a fait les étapes de 4 jusqu'à 6");
+    assert.match(visibleText(r), /• 5\./);
+    assert.doesNotMatch(visibleText(r), /• 1\./);
+    assert.match(visibleText(r), /• 6\./);
+  });
+
   it('a question that shares a word with "forget it" does not stop the checklist', async () => {
     const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('what happens if I forget my password?');
