@@ -566,6 +566,23 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
   });
 
+  it('coming back to change a step: "I want to redo step 2" / "je veux revenir à l\'étape 2" opens that step', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    await c.say('GCKey');
+    // Days later, in a new conversation.
+    let r = await bot.conversation({ userId: c.userId }).say('I want to redo step 2');
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    r = await bot.conversation({ userId: c.userId }).say("can we go back to step 1 please?");
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    await fr.say("c'est fait");
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say("je veux revenir à l'étape 1");
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say("on peut refaire l'étape 2 svp");
+    assert.equal(stepTitle(r), 'Choisir votre option de connexion');
+  });
+
   it('takes back a step asked in French typed without apostrophes ("oups jai clique sur cest fait par erreur")', async () => {
     const c = await checklistStarted(bot, true, true, false, { locale: 'fr-CA' });
     await c.say('cest fait');
