@@ -644,7 +644,9 @@ export class MainDialog extends ComponentDialog {
     const at = open ? steps.findIndex((p) => p.step.id === open) : steps.length;
     if (!progress?.profile || at <= 0) {
       await dc.context.sendActivity(this.t(language, 'previous.first'));
-      return progress?.profile ? this.reprompt(dc) : this.startOnboarding(dc, {});
+      if (!progress?.profile) return this.startOnboarding(dc, {});
+      // No step open (a new conversation): the first step itself, not a reply without buttons.
+      return dc.activeDialog ? this.reprompt(dc) : this.startOnboarding(dc, { startAt: steps[0]!.step.id });
     }
     return this.startOnboarding(dc, { startAt: steps[at - 1]!.step.id });
   }

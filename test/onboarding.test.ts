@@ -649,6 +649,21 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), 'Choose how you will sign in');
   });
 
+  it('coming back in a new conversation: "start over" then "no", or "previous step" at the first step, is not a dead end', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    const later = bot.conversation({ userId: c.userId });
+    await later.say('start over');
+    let r = await later.say('no');
+    assert.match(visibleText(r), /your progress is kept/);
+    r = await later.click(button(r, 'Continue my checklist'));
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say('étape précédente');
+    assert.match(visibleText(r), /C'est la première étape de votre liste/);
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first step itself, with its buttons');
+    assert.ok(buttons(r).some((b) => b.title === "C'est fait"));
+  });
+
   it('start over asks for confirmation, keeps progress on "no" and erases it on "yes"', async () => {
     const c = await checklistStarted(bot, true, true, true);
     await c.say('done');
