@@ -649,6 +649,17 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(stepTitle(r), 'Choose how you will sign in');
   });
 
+  it('"on a fini cette étape" / "we finished this one" at a step marks it done; "not finished" does not', async () => {
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    let r = await fr.say("on n'a pas encore fini cette étape");
+    assert.doesNotMatch(visibleText(r), /» est fait/);
+    r = await fr.say('on a fini cette étape');
+    assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
+    const c = await checklistStarted(bot, true, true, true);
+    r = await c.say('ok we finished this one');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+  });
+
   it('coming back in a new conversation: "start over" then "no", or "previous step" at the first step, is not a dead end', async () => {
     const c = await checklistStarted(bot, true, true, true);
     const later = bot.conversation({ userId: c.userId });
