@@ -35,8 +35,12 @@ const COMMAND_GUESS_MAX_WORDS = 4;
 const FOLLOW_UP_MAX_WORDS = 8;
 /** Fewer words after an answer ("what now?", "is that ok?") are not a question to answer or to say not understood. */
 const TRAILING_QUESTION_MIN_WORDS = 4;
-/** "Go to step 7", "step 7", "étape 3", "aller à l'étape 3": a whole message naming a step by number. */
-const STEP_NUMBER = /^(?:(?:please\s+)?(?:go\s+(?:back\s+)?to|open|show(?:\s+me)?|take\s+me\s+to|aller\s+à|va\s+à|allez\s+à|ouvrir|montre(?:-moi)?|reprendre)\s+)?(?:the\s+|l['’]\s*)?(?:step|étape|etape)\s*(?:n[o°º]\.?\s*|#\s*)?(\d{1,2})\s*[.!?]?$/i;
+/**
+ * "Go to step 7", "step 7", "étape 3", "aller à l'étape 3", and the same said as a wish ("I want to redo
+ * step 2", "je veux revenir à l'étape 2", people coming back to change an answer): a whole message naming a step by number.
+ */
+const STEP_NUMBER =
+  /^(?:(?:please|ok|okay)\s+)?(?:(?:i\s+(?:want|need|would\s+like)\s+to|i['’]d\s+like\s+to|can\s+(?:we|i)|let['’]?s|je\s+veux|je\s+voudrais|j['’]aimerais|on\s+peut|peut-on)\s+)?(?:(?:go\s+(?:back\s+)?to|back\s+to|return\s+to|redo|reopen|revisit|open|show(?:\s+me)?|take\s+me\s+(?:back\s+)?to|aller\s+[àa]|va\s+[àa]|allez\s+[àa]|ouvrir|rouvrir|montre(?:-moi)?|reprendre|refaire|revoir|revenir\s+[àa]|retourner\s+[àa]|retour\s+[àa])\s+)?(?:the\s+|l['’]\s*)?(?:step|étape|etape)\s*(?:n[o°º]\.?\s*|#\s*)?(\d{1,2})\s*(?:please|svp|s['’]il\s+(?:te|vous)\s+pla[iî]t)?\s*[.!?]?$/i;
 /** The answer-words kinds of statements that answer a profile question ("profile.broker.yes"…). */
 const PROFILE_STATEMENTS = (Object.keys(PROFILE_QUESTIONS) as ProfileQuestion[]).flatMap((q) => [`profile.${q}.yes`, `profile.${q}.no`]);
 /** The turn-state key botbuilder's DialogStateManager keeps its configuration under. */
@@ -644,7 +648,9 @@ export class MainDialog extends ComponentDialog {
     const at = open ? steps.findIndex((p) => p.step.id === open) : steps.length;
     if (!progress?.profile || at <= 0) {
       await dc.context.sendActivity(this.t(language, 'previous.first'));
-      return progress?.profile ? this.reprompt(dc) : this.startOnboarding(dc, {});
+      if (!progress?.profile) return this.startOnboarding(dc, {});
+      // No step open (a new conversation): the first step itself, not a reply without buttons.
+      return dc.activeDialog ? this.reprompt(dc) : this.startOnboarding(dc, { startAt: steps[0]!.step.id });
     }
     return this.startOnboarding(dc, { startAt: steps[at - 1]!.step.id });
   }

@@ -64,7 +64,20 @@ export class StartOverDialog extends WaterfallDialog {
       // What was open belonged to the erased checklist.
       return step.cancelAllDialogs();
     }
-    await step.context.sendActivity(t('startOver.kept'));
+    // Nothing open under this question (asked from the menu, or in a new conversation): the way on as
+    // buttons, or the reply would be a dead end.
+    if (step.stack.length <= 1) {
+      await step.context.sendActivity(MessageFactory.attachment(choicesCard({
+        language,
+        text: t('startOver.kept'),
+        buttons: [
+          button(t('menu.continue'), { action: 'command', command: 'start_onboarding' }, 'positive'),
+          button(t('menu.progress'), { action: 'command', command: 'show_progress' })
+        ]
+      }, this.deps.cards)));
+    } else {
+      await step.context.sendActivity(t('startOver.kept'));
+    }
     return step.endDialog(false);
   }
 }

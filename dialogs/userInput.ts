@@ -211,7 +211,8 @@ export class AnswerWords {
       askedText.push(typed.trim());
     };
     let first = true;
-    for (const sentence of text.split(/(?<=[.!?;\n])/)) {
+    for (const typedSentence of text.split(/(?<=[.!?;\n])/)) {
+      const sentence = this.commaBeforeQuestionTurn(typedSentence);
       const parts = sentence.split(',').map((typed) => ({ typed, folded: this.fold(typed) })).filter((p) => p.folded);
       if (parts.length === 0) continue;
       const endsAsking = sentence.trim().endsWith('?');
@@ -230,6 +231,22 @@ export class AnswerWords {
       if (last !== undefined) ask(last.folded, last.typed);
     }
     return { stated, asked, askedText };
+  }
+
+  /**
+   * A sentence ending with "?" whose question starts mid-way without a comma ("on prend la CléGC mais si
+   * j'oublie mon mot de passe?"): a comma is put where it starts (a `question-turn` phrase), so the part
+   * before it is read as stated. Otherwise the sentence as typed.
+   */
+  private commaBeforeQuestionTurn(sentence: string): string {
+    if (!sentence.trim().endsWith('?')) return sentence;
+    const index = this.byFirstWord.get('question-turn');
+    const tokens = sentence.trim().split(/\s+/);
+    for (let i = 1; i < tokens.length; i++) {
+      if (tokens[i - 1]!.endsWith(',') || !index?.has(this.fold(tokens[i]!).split(' ')[0] ?? '')) continue;
+      if (this.startsWithAny(this.fold(tokens.slice(i).join(' ')), 'question-turn')) return `${tokens.slice(0, i).join(' ')}, ${tokens.slice(i).join(' ')}`;
+    }
+    return sentence;
   }
 
   /**

@@ -558,6 +558,23 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Bonjour! Comment puis-je vous aider/);
   });
 
+  it('coming back to change a step: "I want to redo step 2" / "je veux revenir à l\'étape 2" opens that step', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    await c.say('GCKey');
+    // Days later, in a new conversation.
+    let r = await bot.conversation({ userId: c.userId }).say('I want to redo step 2');
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    r = await bot.conversation({ userId: c.userId }).say("can we go back to step 1 please?");
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    await fr.say("c'est fait");
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say("je veux revenir à l'étape 1");
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise");
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say("on peut refaire l'étape 2 svp");
+    assert.equal(stepTitle(r), 'Choisir votre option de connexion');
+  });
+
   it('takes back a step asked in French typed without apostrophes ("oups jai clique sur cest fait par erreur")', async () => {
     const c = await checklistStarted(bot, true, true, false, { locale: 'fr-CA' });
     await c.say('cest fait');
@@ -622,6 +639,32 @@ describe('Guided onboarding over HTTP', function () {
     r = await c.say('continue');
     assert.match(visibleText(r), /pick up where you left off/);
     assert.equal(stepTitle(r), 'Choose how you will sign in');
+  });
+
+  it('"on a fini cette étape" / "we finished this one" at a step marks it done; "not finished" does not', async () => {
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    let r = await fr.say("on n'a pas encore fini cette étape");
+    assert.doesNotMatch(visibleText(r), /» est fait/);
+    r = await fr.say('on a fini cette étape');
+    assert.match(visibleText(r), /« Choisir votre gestionnaire de compte d'entreprise » est fait/);
+    const c = await checklistStarted(bot, true, true, true);
+    r = await c.say('ok we finished this one');
+    assert.match(visibleText(r), /“Choose your Business Account Manager” is done/);
+  });
+
+  it('coming back in a new conversation: "start over" then "no", or "previous step" at the first step, is not a dead end', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    const later = bot.conversation({ userId: c.userId });
+    await later.say('start over');
+    let r = await later.say('no');
+    assert.match(visibleText(r), /your progress is kept/);
+    r = await later.click(button(r, 'Continue my checklist'));
+    assert.equal(stepTitle(r), 'Choose your Business Account Manager');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await bot.conversation({ locale: 'fr-CA', userId: fr.userId }).say('étape précédente');
+    assert.match(visibleText(r), /C'est la première étape de votre liste/);
+    assert.equal(stepTitle(r), "Choisir votre gestionnaire de compte d'entreprise", 'the first step itself, with its buttons');
+    assert.ok(buttons(r).some((b) => b.title === "C'est fait"));
   });
 
   it('start over asks for confirmation, keeps progress on "no" and erases it on "yes"', async () => {
@@ -863,6 +906,27 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /NE9/, 'the French question is answered too');
   });
 
+  it('an answer with a question after it and no comma ("GCKey but what if…?") keeps the answer and answers the question', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    let r = await c.say("we'll go with GCKey but what if I forget my password?");
+    assert.match(visibleText(r), /locked out/i, 'the question is answered');
+    assert.match(visibleText(r), /“Choose how you will sign in” is done/, 'and the sign-in choice is not lost');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready');
+    let progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: c.userId });
+    assert.equal(progress!.values.signInOption, 'gckey');
+    const fr = await checklistStarted(bot, true, false, true, { locale: 'fr-CA' });
+    await fr.say("c'est fait");
+    r = await fr.say("on va prendre le partenaire de connexion mais si j'oublie mon mot de passe?");
+    assert.match(visibleText(r), /bloqué/);
+    assert.match(visibleText(r), /« Choisir votre option de connexion » est fait/);
+    progress = await bot.assistant.progress.get({ channelId: 'emulator', userId: fr.userId });
+    assert.equal(progress!.values.signInOption, 'sign-in-partner');
+    // A question that opens the message is still only a question.
+    r = await fr.say('mais si je perds mon numéro?');
+    assert.doesNotMatch(visibleText(r), /» est fait/);
+  });
+
   it('a step answered in the other language goes on in that language; one word or a chosen language does not switch', async () => {
     const c = await checklistStarted(bot, true, true, true);
     let r = await c.say('je suis le GCE');
@@ -904,7 +968,7 @@ describe('Guided onboarding over HTTP', function () {
 
     const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
     r = await fr.say('on a déjà fait 6 7 et 8');
-    assert.doesNotMatch(visibleText(r), /est fait/);
+    assert.doesNotMatch(visibleText(r), /» est fait/);
     assert.ok(buttons(r).some((b) => b.data?.action === 'markSteps'));
     r = await fr.say('oui');
     assert.match(visibleText(r), /3 étapes marquées comme faites/);
@@ -971,6 +1035,28 @@ describe('Guided onboarding over HTTP', function () {
     for (const p of registered) assert.equal(progress!.steps[p.step.id]?.status, 'done', p.step.id);
     const next = plan.nextStep(progress)!;
     assert.equal(stepTitle(r), next.step.en.title, 'the first step registration does not cover comes next');
+  });
+
+  it('"we did everything up to step 5" / "jusqu\'à l\'étape 3" offers every open step up to that one, not that one alone', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    let r = await c.say('we did everything up to step 5');
+    for (const title of ['Choose how you will sign in', 'Have your CRA business number (BN9) ready', 'Have your import-export (RM) program account ready', 'Get ready for the affinity questions']) {
+      assert.ok(visibleText(r).includes(title), title);
+    }
+    assert.ok(!visibleText(r).includes('• 1.'), 'a step already done is not offered again');
+    r = await c.say('yes');
+    assert.match(visibleText(r), /Marked 4 steps done/);
+    assert.equal(stepTitle(r), 'Sign in and create your personal profile');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say("on a tout fait jusqu'à l'étape 3");
+    assert.match(visibleText(r), /• 1\. Choisir votre gestionnaire de compte d'entreprise/);
+    assert.match(visibleText(r), /• 3\. Avoir en main votre numéro d'entreprise/);
+    // "de 4 jusqu'à 6" is still a range of three.
+    r = await fr.say("on a fait les étapes de 4 jusqu'à 6");
+    assert.match(visibleText(r), /• 5\./);
+    assert.doesNotMatch(visibleText(r), /• 1\./);
+    assert.match(visibleText(r), /• 6\./);
   });
 
   it('a question that shares a word with "forget it" does not stop the checklist', async () => {
