@@ -47,7 +47,7 @@ const IDENTIFIER_IN_TEXT = /\d(?:[\d\s-]|\.(?=\d))*\d(?:[\s.-]*[a-z]{2}[\s.-]*\d
  * (so a typo gets its exact explanation), or the one number of 9 or more digits in a short sentence
  * (a date or a count in a question is not an answer). Two such numbers are not an answer either.
  */
-function identifierTyped(text: string): string | undefined {
+export function identifierTyped(text: string): string | undefined {
   if (text.length <= 30 && IDENTIFIER_ATTEMPT.test(text)) return text;
   if (text.length > 160) return undefined;
   const found = (text.match(IDENTIFIER_IN_TEXT) ?? []).filter((m) => m.replace(/\D/g, '').length >= 9);

@@ -11,17 +11,17 @@ import {
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
 import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type KnowledgeEntry, type Language, type ProfileQuestion } from '../src/content/schema.js';
 import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
-import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
+import { BusinessNumber, maskIdentifier, ProgramAccountNumber, type OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
 import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
 import type { CardAction } from '../cards/cardActions.js';
-import { openQuestionAccepts, openStepId } from './answerPrompt.js';
+import { identifierTyped, openQuestionAccepts, openStepId } from './answerPrompt.js';
 import type { Candidate, Recognition } from '../src/recognizers/recognition.js';
 import { OnboardingDialog, ONBOARDING_DIALOG, type OnboardingOptions } from './onboardingDialog.js';
 import { PROFILE_DIALOG } from './profileDialog.js';
 import { StartOverDialog, START_OVER_DIALOG } from './startOverDialog.js';
-import { checkStepValue, recordStep, recordSteps, STATUS_FOR_CHOICE } from './stepAnswers.js';
+import { checkStepValue, keepValue, recordStep, recordSteps, STATUS_FOR_CHOICE } from './stepAnswers.js';
 import { numberedSteps } from './stepNumbers.js';
 import { isCompactTurn, turnInfo } from './turnContext.js';
 import { MAX_TEXT_LENGTH } from './userInput.js';
@@ -167,6 +167,7 @@ export class MainDialog extends ComponentDialog {
       await dc.continueDialog();
       return;
     }
+    if (await this.keepNumberForItsStep(dc, text)) return;
     if (await this.handleProfileStatements(dc, text)) return;
     if (await this.goToNumberedStep(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, info.language), text));
@@ -209,6 +210,34 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     await this.deps.responder.sendFallback(dc.context, text, recognition.candidates, info.language);
+  }
+
+  /**
+   * A business or program account number typed while another step is open, or none ("we just got our
+   * BN: 871 000 006"): kept for its own step and said back masked; the open step stays open. A number
+   * in a question ("is 123456789 valid?") is not given, and one that does not validate is not kept; a
+   * question after the number is answered.
+   */
+  private async keepNumberForItsStep(dc: DialogContext, text: string): Promise<boolean> {
+    if (this.deps.content.answerWords.asks(text)) return false;
+    const typed = identifierTyped(text);
+    if (!typed) return false;
+    const account = ProgramAccountNumber.safeParse(typed);
+    const business = BusinessNumber.safeParse(typed);
+    const value = account.success
+      ? { kind: 'programAccount' as const, stored: account.data }
+      : business.success
+        ? { kind: 'businessNumber' as const, stored: business.data }
+        : undefined;
+    if (!value) return false;
+    const { user, language } = turnInfo(dc.context);
+    const saved = await this.deps.progress.update(user, (p) => keepValue(p, value));
+    const step = this.deps.plan.stepsFor(saved.profile).find((p) => p.step.collects === value.kind);
+    await dc.context.sendActivity(this.t(language, 'value.keptForStep', { masked: maskIdentifier(value.stored), title: step?.step[language].title ?? '' }));
+    // "…871000006, and how do I…": the question after it is answered too.
+    await this.answerQuestionAfterAnswer(dc, text);
+    if (dc.activeDialog) await this.reprompt(dc);
+    return true;
   }
 
   /**

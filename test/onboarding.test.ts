@@ -997,6 +997,27 @@ describe('Guided onboarding over HTTP', function () {
     assert.equal(progress!.steps['choose-business-account-manager']?.status, 'done');
   });
 
+  it('a business or program account number typed at another step is kept for its own step, masked, and the open step goes on', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say("it's me, I own the company");
+    let r = await c.say('we just got our BN: 871 000 006');
+    assert.match(visibleText(r), /••••006/);
+    assert.match(visibleText(r), /Have your CRA business number \(BN9\) ready/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in', 'the open step is shown again');
+    let progress = await storedProgress(bot, c);
+    assert.equal(progress!.values.businessNumber, '871000006');
+    assert.equal(progress!.steps['choose-sign-in-option'], undefined, 'the open step is not marked');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say('notre numéro de compte RM est 871000006RM0001');
+    assert.match(visibleText(r), /RM•001/);
+    progress = await storedProgress(bot, fr);
+    assert.equal(progress!.values.programAccount, '871000006RM0001');
+    // A number that is no valid BN9 is not kept; a number in a question is not an answer.
+    r = await c.say('is 123456789 a valid business number?');
+    assert.equal((await storedProgress(bot, c))!.values.businessNumber, '871000006');
+    assert.doesNotMatch(bot.logs.join(''), /871 ?000 ?006/);
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');
