@@ -46,7 +46,6 @@ function onlyKind<Kind extends string>(clauses: readonly string[], kinds: readon
   return found.size === 1 ? [...found][0] : undefined;
 }
 
-/** A message read clause by clause (folded). */
 /** True when `typed` is `word` with two neighbouring letters swapped or one letter doubled. */
 function oneSlip(typed: string, word: string): boolean {
   if (word.length < 3) return false;
@@ -72,6 +71,7 @@ function oneSlipApart(typed: readonly string[], phrase: readonly string[]): bool
   return slips === 1;
 }
 
+/** A message read clause by clause (folded). */
 interface Clauses {
   stated: string[];
   asked: string[];
