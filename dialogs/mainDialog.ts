@@ -168,6 +168,7 @@ export class MainDialog extends ComponentDialog {
       return;
     }
     if (await this.keepNumberForItsStep(dc, text)) return;
+    if (await this.stepWordWithNoStepOpen(dc, text)) return;
     if (await this.handleProfileStatements(dc, text)) return;
     if (await this.goToNumberedStep(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, info.language), text));
@@ -237,6 +238,20 @@ export class MainDialog extends ComponentDialog {
     // "…871000006, and how do I…": the question after it is answered too.
     await this.answerQuestionAfterAnswer(dc, text);
     if (dc.activeDialog) await this.reprompt(dc);
+    return true;
+  }
+
+  /**
+   * "Done", "skip", "not yet" with no step open (a step card from an earlier conversation, after a
+   * restart): where they stand and the next step, or the menu when no checklist was begun.
+   */
+  private async stepWordWithNoStepOpen(dc: DialogContext, text: string): Promise<boolean> {
+    if (dc.activeDialog || !this.deps.content.answerWords.match(text, ['done', 'later', 'skip'])) return false;
+    const { language, user } = turnInfo(dc.context);
+    const progress = await this.deps.progress.get(user, dc.context);
+    await dc.context.sendActivity(this.t(language, progress?.profile ? 'step.noneOpen' : 'step.noneOpenNoChecklist'));
+    if (progress?.profile) return this.startOnboarding(dc, {}).then(() => true);
+    await this.sendMenu(dc);
     return true;
   }
 

@@ -1018,6 +1018,23 @@ describe('Guided onboarding over HTTP', function () {
     assert.doesNotMatch(bot.logs.join(''), /871 ?000 ?006/);
   });
 
+  it('"skip" / "done" with no step open says so and shows the next step, or the menu without a checklist; "où en étais-je" shows progress', async () => {
+    const fresh = bot.conversation();
+    let r = await fresh.say('skip');
+    assert.match(visibleText(r), /No checklist is open yet/);
+    assert.ok(buttons(r).some((b) => b.title === 'Start my CARM checklist'), buttons(r).map((b) => b.title).join(' | '));
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    const later = bot.conversation({ userId: c.userId });
+    r = await later.say('done');
+    assert.match(visibleText(r), /No step is waiting for an answer right now/);
+    assert.equal(stepTitle(r), 'Choose how you will sign in');
+    assert.equal((await storedProgress(bot, c))!.steps['choose-sign-in-option'], undefined, 'nothing marked');
+    const fr = bot.conversation({ locale: 'fr-CA', userId: c.userId });
+    r = await fr.say("je reviens, où en étais-je?");
+    assert.match(visibleText(r), /Votre progression/i);
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');
