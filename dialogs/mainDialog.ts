@@ -618,20 +618,24 @@ export class MainDialog extends ComponentDialog {
    * word; not a question and not negated.
    */
   private async offerNumberedSteps(dc: DialogContext, text: string): Promise<boolean> {
-    const listed = numberedSteps(text);
-    if (!listed || (listed.numbers.length < 2 && !listed.namesSteps)) return false;
     const words = this.deps.content.answerWords;
+    const listed = numberedSteps(text);
+    const byNumber = !!listed && (listed.numbers.length >= 2 || listed.namesSteps);
+    // "All the pre-registration stuff is done": the phase's steps.
+    const phase = byNumber ? undefined : this.deps.plan.phases.find((ph) => words.mentions(text, `phase.${ph.id}.name`));
+    if (!byNumber && !phase) return false;
     if (words.asks(text) || words.mentions(text, 'negation') || !words.mentions(text, 'completion')) return false;
     const { language, user } = turnInfo(dc.context);
     const progress = await this.deps.progress.get(user, dc.context);
     if (!progress?.profile) return false;
     const steps = this.deps.plan.stepsFor(progress.profile);
-    if (listed.numbers.some((n) => n > steps.length)) {
+    const numbers = phase ? steps.filter((p) => p.phase.id === phase.id).map((p) => p.number) : listed!.numbers;
+    if (numbers.some((n) => n > steps.length)) {
       await dc.context.sendActivity(this.t(language, 'step.noSuchNumber', { total: steps.length }));
       await this.reprompt(dc);
       return true;
     }
-    const open = listed.numbers.map((n) => ({ n, planned: steps[n - 1]! })).filter(({ planned }) => progress.steps[planned.step.id]?.status !== 'done');
+    const open = numbers.map((n) => ({ n, planned: steps[n - 1]! })).filter(({ planned }) => progress.steps[planned.step.id]?.status !== 'done');
     if (open.length === 0) {
       await dc.context.sendActivity(this.t(language, 'steps.markedNothing'));
       await this.reprompt(dc);

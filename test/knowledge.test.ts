@@ -68,6 +68,17 @@ describe('Knowledge content', () => {
     }
   });
 
+  it('refuses to load phase names for a phase the plan does not have', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carm-content-'));
+    try {
+      await cp(join(PROJECT_ROOT, 'content'), dir, { recursive: true });
+      await appendFile(join(dir, 'answer-words.yaml'), '\nphase.pre-registrations.name:\n  en: [prep]\n  fr: [prep]\n');
+      await assert.rejects(loadContent(dir), /"phase\.pre-registrations\.name" names no phase/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never asks for a password or the affinity answers', () => {
     for (const e of content.knowledge) {
       for (const lang of ['en', 'fr'] as const) {

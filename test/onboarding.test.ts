@@ -1035,6 +1035,23 @@ describe('Guided onboarding over HTTP', function () {
     assert.match(visibleText(r), /Votre progression/i);
   });
 
+  it('"all the pre-registration stuff is done" / "la postinscription est faite" offers that phase\'s open steps', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say('done');
+    let r = await c.say('all the pre-registration stuff is done');
+    for (const n of [2, 3, 4, 5]) assert.match(visibleText(r), new RegExp(`• ${n}\\.`), `step ${n}`);
+    assert.doesNotMatch(visibleText(r), /• 1\.|• 6\./, 'a step done, or of another phase, is not offered');
+    r = await c.say('yes');
+    assert.match(visibleText(r), /Marked 4 steps done/);
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    r = await fr.say('la postinscription est faite');
+    assert.ok(buttons(r).some((b) => b.data?.action === 'markSteps'));
+    assert.doesNotMatch(visibleText(r), /• 1\./);
+    // A question about a phase is not a claim that it is done.
+    r = await fr.say('est-ce que la préinscription est longue?');
+    assert.ok(!buttons(r).some((b) => b.data?.action === 'markSteps'));
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');

@@ -102,7 +102,10 @@ export async function loadContent(dir: string): Promise<AssistantContent> {
   // Phrases keyed by a question or a step ("profile.broker.yes", "step.register-business.topic") must name one
   // ("step.any": said at any step).
   const questions = new Set(Object.keys(PROFILE_QUESTIONS).map((q) => `profile.${q}`));
+  const phaseIds = new Set<string>(plan.phases.map((ph) => ph.id));
   for (const kind of answerWords.kinds) {
+    const phase = /^phase\.([a-z0-9-]+)\.name$/.exec(kind);
+    if (phase && !phaseIds.has(phase[1]!)) throw new ContentError(`answer-words.yaml: "${kind}" names no phase of the plan`);
     const keyed = /^(profile\.[a-z]+|step\.[a-z0-9-]+)\.(yes|no|done|later|topic)$/.exec(kind);
     if (!keyed) continue;
     const [, key, side] = keyed as unknown as [string, string, string];
