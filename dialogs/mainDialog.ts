@@ -169,6 +169,7 @@ export class MainDialog extends ComponentDialog {
     }
     if (await this.keepNumberForItsStep(dc, text)) return;
     if (await this.stepWordWithNoStepOpen(dc, text)) return;
+    if (await this.changeSignInOption(dc, text)) return;
     if (await this.handleProfileStatements(dc, text)) return;
     if (await this.goToNumberedStep(dc, text)) return;
     const recognition = await this.followUp(dc, text, this.withoutUnaskedCommands(await this.deps.recognizer.recognize(text, info.language), text));
@@ -237,6 +238,27 @@ export class MainDialog extends ComponentDialog {
     await dc.context.sendActivity(this.t(language, 'value.keptForStep', { masked: maskIdentifier(value.stored), title: step?.step[language].title ?? '' }));
     // "…871000006, and how do I…": the question after it is answered too.
     await this.answerQuestionAfterAnswer(dc, text);
+    if (dc.activeDialog) await this.reprompt(dc);
+    return true;
+  }
+
+  /**
+   * "We switched to Sign-In Partner", "en fait on va prendre la CléGC finalement", said away from the
+   * sign-in step once a choice is saved: the new choice replaces it, and is said back. Not a question,
+   * not negated, and only with a word of change or correction ("we use our bank for payments" is not one).
+   */
+  private async changeSignInOption(dc: DialogContext, text: string): Promise<boolean> {
+    const words = this.deps.content.answerWords;
+    if (words.asks(text) || words.mentions(text, 'negation')) return false;
+    if (!words.mentions(text, 'change-marker') && !words.mentions(text, 'correction-marker')) return false;
+    const option = words.statement(text, ['gckey', 'sign-in-partner'] as const);
+    if (!option) return false;
+    const { language, user } = turnInfo(dc.context);
+    const previous = (await this.deps.progress.get(user, dc.context))?.values.signInOption;
+    if (!previous || previous === option) return false;
+    await this.deps.progress.update(user, (p) => keepValue(p, { kind: 'signInOption', stored: option }));
+    const label = (o: string) => this.t(language, `value.signInOption.${o}`);
+    await dc.context.sendActivity(this.t(language, 'signIn.changed', { option: label(option), previous: label(previous) }));
     if (dc.activeDialog) await this.reprompt(dc);
     return true;
   }

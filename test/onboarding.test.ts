@@ -1052,6 +1052,25 @@ describe('Guided onboarding over HTTP', function () {
     assert.ok(!buttons(r).some((b) => b.data?.action === 'markSteps'));
   });
 
+  it('"we switched to Sign-In Partner" after choosing GCKey changes the saved choice and says so; a sentence about banking does not', async () => {
+    const c = await checklistStarted(bot, true, true, true);
+    await c.say("it's me, I own the company");
+    await c.say('gckey');
+    let r = await c.say('we pay our duties through our bank');
+    assert.doesNotMatch(visibleText(r), /sign in with/);
+    assert.equal((await storedProgress(bot, c))!.values.signInOption, 'gckey');
+    r = await c.say('actually we switched to the sign-in partner through our bank');
+    assert.match(visibleText(r), /you will sign in with Sign-In Partner \(online banking\) now \(it was GCKey\)/);
+    assert.equal((await storedProgress(bot, c))!.values.signInOption, 'sign-in-partner');
+    assert.equal(stepTitle(r), 'Have your CRA business number (BN9) ready', 'the open step is shown again');
+    const fr = await checklistStarted(bot, true, true, true, { locale: 'fr-CA' });
+    await fr.say("c'est moi le GCE");
+    await fr.say('partenaire de connexion');
+    r = await fr.say('en fait on va prendre la CléGC finalement');
+    assert.match(visibleText(r), /vous vous connecterez maintenant avec CléGC|vous vous connecterez maintenant avec GCKey/);
+    assert.equal((await storedProgress(bot, fr))!.values.signInOption, 'gckey');
+  });
+
   it('one slip of the thumb in a short answer still answers ("yse", "nto yet", "donee"), a different word does not ("none")', async () => {
     const c = bot.conversation();
     await c.say('start');
