@@ -11,7 +11,7 @@ import {
 import { MessageFactory, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
 import { PROFILE_QUESTIONS, profileAnswerKey, type CommandIntentName, type KnowledgeEntry, type Language, type ProfileQuestion } from '../src/content/schema.js';
 import { isSettled, type PlannedStep } from '../src/onboarding/onboardingPlan.js';
-import { BusinessNumber, maskIdentifier, ProgramAccountNumber, type OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
+import type { OnboardingProgress } from '../src/onboarding/onboardingProgress.js';
 import { progressCard } from '../cards/progressCard.js';
 import { choicesCard } from '../cards/choicesCard.js';
 import { button } from '../cards/renderCard.js';
@@ -224,22 +224,23 @@ export class MainDialog extends ComponentDialog {
     if (this.deps.content.answerWords.asks(text)) return false;
     const typed = identifierTyped(text);
     if (!typed) return false;
-    const account = ProgramAccountNumber.safeParse(typed);
-    const business = BusinessNumber.safeParse(typed);
-    const value = account.success
-      ? { kind: 'programAccount' as const, stored: account.data }
-      : business.success
-        ? { kind: 'businessNumber' as const, stored: business.data }
-        : undefined;
-    if (!value) return false;
     const { user, language } = turnInfo(dc.context);
-    const saved = await this.deps.progress.update(user, (p) => keepValue(p, value));
-    const step = this.deps.plan.stepsFor(saved.profile).find((p) => p.step.collects === value.kind);
-    await dc.context.sendActivity(this.t(language, 'value.keptForStep', { masked: maskIdentifier(value.stored), title: step?.step[language].title ?? '' }));
-    // "…871000006, and how do I…": the question after it is answered too.
-    await this.answerQuestionAfterAnswer(dc, text);
-    if (dc.activeDialog) await this.reprompt(dc);
-    return true;
+    const progress = await this.deps.progress.get(user, dc.context);
+    // Read as its step reads it: a BN15 at the RM step, else a BN9 (or the BN9 inside any BN15) at the BN step.
+    const steps = this.deps.plan.stepsFor(progress?.profile);
+    for (const kind of ['programAccount', 'businessNumber'] as const) {
+      const planned = steps.find((p) => p.step.collects === kind);
+      const check = planned && checkStepValue(planned.step, 'done', typed, progress);
+      if (!planned || !check?.ok || !check.value) continue;
+      const value = check.value;
+      await this.deps.progress.update(user, (p) => keepValue(p, value));
+      await dc.context.sendActivity(this.t(language, 'value.keptForStep', { masked: value.shown, title: planned.step[language].title }));
+      // "…871000006, and how do I…": the question after it is answered too.
+      await this.answerQuestionAfterAnswer(dc, text);
+      if (dc.activeDialog) await this.reprompt(dc);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -272,8 +273,8 @@ export class MainDialog extends ComponentDialog {
     const { language, user } = turnInfo(dc.context);
     const progress = await this.deps.progress.get(user, dc.context);
     await dc.context.sendActivity(this.t(language, progress?.profile ? 'step.noneOpen' : 'step.noneOpenNoChecklist'));
-    if (progress?.profile) return this.startOnboarding(dc, {}).then(() => true);
-    await this.sendMenu(dc);
+    if (progress?.profile) await this.startOnboarding(dc, {});
+    else await this.sendMenu(dc);
     return true;
   }
 

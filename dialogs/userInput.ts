@@ -89,6 +89,8 @@ export class AnswerWords {
    * its words once instead of scanning it for every phrase (every typed message is read for several kinds).
    */
   private readonly byFirstWord = new Map<string, Map<string, string[][]>>();
+  /** Each kind's phrases as words, all together (a short message with a slip is compared with each). */
+  private readonly phraseWords = new Map<string, string[][]>();
   /** The kinds that name a step's topic ("step.get-business-number.topic"). */
   private readonly stepTopics: string[];
   /** Every word of every phrase: tells an elided word typed whole ("cest") from a word of its own. */
@@ -100,10 +102,13 @@ export class AnswerWords {
       this.sets.set(kind, words);
       this.lists.set(kind, [...words]);
       const index = new Map<string, string[][]>();
+      const all: string[][] = [];
+      this.phraseWords.set(kind, all);
       for (const phrase of words) {
         const parts = phrase.split(' ').filter(Boolean);
         for (const part of parts) this.vocabulary.add(part);
         if (parts.length === 0) continue;
+        all.push(parts);
         const list = index.get(parts[0]!) ?? [];
         list.push(parts);
         index.set(parts[0]!, list);
@@ -138,16 +143,23 @@ export class AnswerWords {
    * clique". A word is split only when it is no phrase's word and what follows the letter is one.
    */
   private fold(text: string): string {
-    const folded = foldText(text);
-    if (!/\b(?:qu|[cdjlmnst])[aeiouyh]/.test(folded)) return folded;
-    return folded
-      .split(' ')
-      .map((word) => {
-        const elided = /^(qu|[cdjlmnst])([aeiouyh][a-z]*)$/.exec(word);
-        return elided && elided[2]!.length >= 2 && !this.vocabulary.has(word) && this.vocabulary.has(elided[2]!) ? `${elided[1]} ${elided[2]}` : word;
-      })
-      .join(' ');
+    // A turn reads its one message for a dozen kinds: fold it once.
+    if (this.lastFold?.text === text) return this.lastFold.folded;
+    let folded = foldText(text);
+    if (/\b(?:qu|[cdjlmnst])[aeiouyh]/.test(folded)) {
+      folded = folded
+        .split(' ')
+        .map((word) => {
+          const elided = /^(qu|[cdjlmnst])([aeiouyh][a-z]*)$/.exec(word);
+          return elided && elided[2]!.length >= 2 && !this.vocabulary.has(word) && this.vocabulary.has(elided[2]!) ? `${elided[1]} ${elided[2]}` : word;
+        })
+        .join(' ');
+    }
+    this.lastFold = { text, folded };
+    return folded;
   }
+
+  private lastFold?: { text: string; folded: string };
 
   /**
    * The first kind whose words match the whole message (folded), among those asked for. A short
@@ -160,7 +172,7 @@ export class AnswerWords {
     const exact = kinds.find((k) => this.sets.get(k)?.has(folded));
     if (exact || folded.length > 24) return exact;
     const words = folded.split(' ');
-    const slipped = kinds.filter((k) => (this.lists.get(k) ?? []).some((phrase) => oneSlipApart(words, phrase.split(' '))));
+    const slipped = kinds.filter((k) => this.phraseWords.get(k)?.some((parts) => oneSlipApart(words, parts)));
     return slipped.length === 1 ? slipped[0] : undefined;
   }
 
